@@ -1,0 +1,59 @@
+"""askdoc: answers questions about documents by quoting them, with citations.
+
+    >>> import askdoc
+    >>> ans = askdoc.answer("When was NAM established?")
+    >>> ans.found, ans.text, ans.citations[0].start
+
+Heavy libraries (torch, chromadb) load on first use, not on import.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    AskdocError,
+    ConfigError,
+    DocumentEncodingError,
+    DocumentError,
+    DocumentNotFound,
+    EmptyDocument,
+    QuestionError,
+    StoreError,
+    StoreUnavailable,
+    UnknownDocument,
+    UnsupportedDocument,
+)
+from .records import Answer, Chunk, Citation, Document, IndexResult, Passage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Answer",
+    "AskdocError",
+    "Chunk",
+    "Citation",
+    "ConfigError",
+    "Document",
+    "DocumentEncodingError",
+    "DocumentError",
+    "DocumentNotFound",
+    "EmptyDocument",
+    "Index",
+    "IndexResult",
+    "Passage",
+    "QuestionError",
+    "StoreError",
+    "StoreUnavailable",
+    "UnknownDocument",
+    "UnsupportedDocument",
+    "answer",
+    "default_index",
+]
+
+
+def __getattr__(name: str):
+    # Index pulls in numpy and friends; keep `import askdoc` (and the CLI's --help) light.
+    if name in ("Index", "answer", "default_index"):
+        from . import index
+
+        return getattr(index, name)
+    raise AttributeError(f"module 'askdoc' has no attribute {name!r}")

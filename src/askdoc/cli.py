@@ -1,0 +1,171 @@
+"""The ``askdoc`` command line. Heavy imports happen inside the commands, so --help is instant.
+
+Exit codes: 0 success (including "the document does not say"), 1 internal or
+store error, 2 bad usage or question, 3 bad document, 4 vector store failure,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+
+from .errors import AskdocError
+
+
+def _index(args: argparse.Namespace):
+    from .config import Settings
+    from .index import open_index
+
+    return open_index(Settings.from_env(index_dir=args.index_dir, chroma_url=args.chroma_url))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .config import DEFAULT_ARTICLE, Settings
+    from .index import Index
+
+    idx = Index(settings=Settings.from_env(index_dir=args.index_dir, chroma_url=args.chroma_url))
+    paths = args.paths or [str(DEFAULT_ARTICLE)]
+    failed = 0
+    results = []
+    for path in paths:
+        try:
+            res = idx.add_file_result(path)
+        except AskdocError as exc:
+            # One bad file must not stop the others; report it and go on.
+            failed += 1
+            print(f"askdoc: error: {exc}", file=sys.stderr)
+            continue
+        results.append(res)
+        if not args.json:
+            print(f"{res.status:9} {res.doc_id}  ({res.chunks} chunks)  {res.title}")
+    if args.json:
+        print(json.dumps([r.__dict__ for r in results], indent=2))
+    return 3 if failed else 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .index import _check_question
+
+    question = _check_question(args.question)  # fail before loading anything heavy
+    idx = _index(args)
+    ans = idx.answer(question, k=args.k, doc_ids=args.doc or None)
+    if args.json:
+        print(json.dumps(ans.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(format_answer(ans, idx))
+    return 0
+
+
+def format_answer(ans, idx) -> str:
+    """The readable form: the quote, then numbered citations with positions."""
+    width = 88
+    lines: list[str] = []
+    if ans.found:
+        lines += textwrap.wrap(f"“{ans.text}”", width) or [""]
+        lines.append("")
+        for n, c in enumerate(ans.citations, 1):
+            lines.append(f"[{n}] {c.title} — {_position(idx, c.doc_id, c.start, c.end)}")
+            if c.source:
+                lines.append(f"    {c.source}")
+        lines.append(f"confidence {ans.confidence:.2f}")
+    else:
+        lines.append("The documents do not say. Closest passages:")
+        lines.append("")
+        for n, p in enumerate(ans.passages[:3], 1):
+            lines.append(f"[{n}] {p.title} — {_position(idx, p.doc_id, p.start, p.end)}")
+            snippet = p.text if len(p.text) <= 200 else p.text[:197].rstrip() + "…"
+            lines += textwrap.wrap(snippet, width, initial_indent="    ", subsequent_indent="    ")
+        lines.append(f"confidence {ans.confidence:.2f}")
+    return "\n".join(lines)
+
+
+def _position(idx, doc_id: str, start: int, end: int) -> str:
+    text = idx.document(doc_id).text
+    return f"line {text.count(chr(10), 0, start) + 1}, chars {start}–{end}"
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    idx = _index(args)
+    docs = idx.documents()
+    if args.json:
+        print(json.dumps([{"doc_id": d.doc_id, "title": d.title, "source": d.source, "chars": len(d.text)} for d in docs]))
+        return 0
+    for d in docs:
+        print(f"{d.doc_id}  {d.title}  ({len(d.text):,} chars)  {d.source or ''}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from .config import Settings
+    from .index import Index
+
+    idx = Index(settings=Settings.from_env(index_dir=args.index_dir, chroma_url=args.chroma_url))
+    for doc_id in args.doc_ids:
+        idx.remove(doc_id)
+        print(f"removed {doc_id}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="askdoc",
+        description="Answer questions about documents by quoting them, with citations. Offline.",
+        epilog="Settings also come from ASKDOC_* environment variables (ASKDOC_INDEX_DIR, ASKDOC_CHROMA_URL, "
+        "ASKDOC_MODEL, ASKDOC_TOP_K, ASKDOC_CHUNK_TOKENS, ...).",
+    )
+    parser.add_argument("--version", action="version", version="askdoc 0.1.0")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index-dir", help="folder of the embedded index (default: ./index in a checkout)")
+    common.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
+    common.add_argument("--json", action="store_true", help="print JSON for programs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="add documents (.txt .md .html .pdf) to the index")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files to index (default: the bundled article)")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", parents=[common], help="answer a question by quoting the documents")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
+    p.add_argument("--doc", action="append", metavar="DOC_ID", help="only search this document (repeatable)")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("docs", parents=[common], help="list the indexed documents")
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("remove", parents=[common], help="remove documents from the index")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    p.set_defaults(func=cmd_remove)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    if getattr(args, "k", None) is not None and args.k < 1:
+        parser.error("-k must be at least 1")
+    # The one place where errors become messages.
+    try:
+        return args.func(args)
+    except AskdocError as exc:
+        print(f"askdoc: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("askdoc: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, unless debugging
+        if os.environ.get("ASKDOC_DEBUG"):
+            raise
+        print(f"askdoc: internal error: {type(exc).__name__}: {exc} (set ASKDOC_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

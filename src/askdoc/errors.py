@@ -1,0 +1,76 @@
+"""askdoc's exceptions: one tree, so callers can catch broadly or narrowly.
+
+    AskdocError
+    ├── ConfigError            a setting has an unusable value
+    ├── QuestionError          empty, blank or otherwise unusable question
+    ├── DocumentError          a document cannot be read or holds no text
+    │   ├── DocumentNotFound   the path does not exist or is not a file
+    │   ├── UnsupportedDocument unknown extension or binary content
+    │   ├── DocumentEncodingError not valid UTF-8
+    │   └── EmptyDocument      no text to index
+    ├── UnknownDocument        a doc_id that is not in the index
+    └── StoreError             the vector store failed
+        └── StoreUnavailable   a Chroma server cannot be reached
+
+"No answer in the documents" is *not* an error: it is an `Answer` with
+``found=False``.
+"""
+
+from __future__ import annotations
+
+
+class AskdocError(Exception):
+    """Base class of every error askdoc raises on purpose."""
+
+    #: The CLI's exit status for this kind of error.
+    exit_code = 1
+
+
+class ConfigError(AskdocError):
+    """A setting (environment variable or option) has an unusable value."""
+
+    exit_code = 2
+
+
+class QuestionError(AskdocError):
+    """The question cannot be answered as asked (empty, blank, ...)."""
+
+    exit_code = 2
+
+
+class DocumentError(AskdocError):
+    """A document cannot be indexed."""
+
+    exit_code = 3
+
+
+class DocumentNotFound(DocumentError):
+    """The path does not exist, is not a file, or cannot be read."""
+
+
+class UnsupportedDocument(DocumentError):
+    """An unknown extension, or content that is binary."""
+
+
+class DocumentEncodingError(DocumentError):
+    """The document is not valid UTF-8."""
+
+
+class EmptyDocument(DocumentError):
+    """The document holds no text."""
+
+
+class UnknownDocument(AskdocError):
+    """A document id that is not in the index."""
+
+    exit_code = 3
+
+
+class StoreError(AskdocError):
+    """The vector store failed."""
+
+    exit_code = 4
+
+
+class StoreUnavailable(StoreError):
+    """A Chroma server cannot be reached."""

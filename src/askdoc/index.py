@@ -1,0 +1,226 @@
+"""Index: the public entry point tying ingest, chunk, embed, store, retrieve and answer."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from . import answer as answer_stage
+from .chunk import CHUNKER_VERSION, chunk_document
+from .config import DEFAULT_ARTICLE, Settings
+from .embed import Embedder
+from .errors import QuestionError, UnknownDocument
+from .ingest import make_document, read_file, slugify
+from .records import Answer, Document, IndexResult, Span
+from .store import Store, StoredDocument, open_client, sentence_id
+
+#: Longest question accepted, in characters.
+MAX_QUESTION_CHARS = 2000
+
+
+class Index:
+    """A set of documents, indexed in Chroma, that can answer questions.
+
+    ``Index(path)`` keeps an embedded store in ``path``; with ``chroma_url``
+    (or ``ASKDOC_CHROMA_URL``) it uses a Chroma server and ``name`` keeps
+    several indexes apart there.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        chroma_url: str | None = None,
+        name: str = "askdoc",
+        settings: Settings | None = None,
+        **overrides: object,
+    ):
+        base = settings or Settings.from_env()
+        self.settings = base.with_(
+            index_dir=Path(path) if path is not None else None, chroma_url=chroma_url, **overrides
+        )
+        self.embedder = Embedder(self.settings.model, self.settings.device, self.settings.batch_size)
+        client = open_client(self.settings.index_dir, self.settings.chroma_url, self.settings.chroma_timeout)
+        self.store = Store(client, prefix=name, url=self.settings.chroma_url)
+        self._lock = threading.RLock()
+        self._retriever = None
+        self._docs: dict[str, StoredDocument] | None = None
+
+    # -- documents -----------------------------------------------------------
+    def fingerprint(self, doc: Document) -> str:
+        """Identifies the document text, the model and the chunker settings."""
+        s = self.settings
+        h = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()[:16]
+        return (
+            f"{h}|{self.embedder.identity}|chunker{CHUNKER_VERSION}|{s.chunk_tokens}/{s.chunk_overlap}"
+            f"|{doc.title}|{doc.body_start}-{doc.body_end}"
+        )
+
+    def add_text(self, text: str, doc_id: str, title: str = "", source: str | None = None) -> IndexResult:
+        """Index a string. Re-adding unchanged text does nothing."""
+        return self._add(make_document(text, doc_id=doc_id, title=title, source=source))
+
+    def add_file(self, path: str | Path, doc_id: str | None = None) -> str:
+        """Index a .txt, .md, .html or .pdf file; returns its doc_id."""
+        return self.add_file_result(path, doc_id).doc_id
+
+    def add_file_result(self, path: str | Path, doc_id: str | None = None) -> IndexResult:
+        """Like `add_file`, but says whether the document was added, updated or unchanged."""
+        return self._add(read_file(path, doc_id=doc_id, max_bytes=self.settings.max_document_bytes))
+
+    def _add(self, doc: Document) -> IndexResult:
+        fp = self.fingerprint(doc)
+        with self._lock:
+            old = self.store.get_document(doc.doc_id)
+            if old is not None and old.fingerprint == fp:
+                return IndexResult(doc.doc_id, doc.title, "unchanged", old.chunks)
+            # Everything is computed before the store is touched, so a failure
+            # here leaves the index as it was.
+            chunks = chunk_document(
+                doc,
+                self.settings.chunk_tokens,
+                self.settings.chunk_overlap,
+                self.embedder.max_tokens,
+                self.embedder.count_tokens,
+            )
+            sentences: dict[int, Span] = {}
+            for c in chunks:
+                for k, span in enumerate(c.sentences):
+                    sentences[c.first_sentence + k] = span
+            ordered = [sentences[n] for n in range(len(sentences))]
+            vecs = self.embedder.encode([c.text for c in chunks] + [doc.text[s.start : s.end] for s in ordered])
+            self.store.put_document(doc, fp, chunks, vecs[: len(chunks)], ordered, vecs[len(chunks) :])
+            self._invalidate()
+            return IndexResult(doc.doc_id, doc.title, "updated" if old else "added", len(chunks))
+
+    def remove(self, doc_id: str) -> None:
+        """Drop a document and all its chunks."""
+        with self._lock:
+            if self.store.get_document(doc_id) is None:
+                raise UnknownDocument(f"no document {doc_id!r} in the index")
+            self.store.delete_document(doc_id)
+            self._invalidate()
+
+    def documents(self) -> list[Document]:
+        """The indexed documents, by doc_id."""
+        return [d.document for d in self._stored().values()]
+
+    def document(self, doc_id: str) -> Document:
+        d = self._stored().get(doc_id)
+        if d is None:
+            raise UnknownDocument(f"no document {doc_id!r} in the index")
+        return d.document
+
+    def _stored(self) -> dict[str, StoredDocument]:
+        with self._lock:
+            if self._docs is None:
+                self._docs = {d.document.doc_id: d for d in self.store.list_documents()}
+            return self._docs
+
+    def _invalidate(self) -> None:
+        self._docs = None
+        self._retriever = None
+
+    def _get_retriever(self):
+        from .retrieve import Retriever
+
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = Retriever(self.store)
+            return self._retriever
+
+    # -- questions -----------------------------------------------------------
+    def answer(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Answer:
+        """Answer from the indexed documents, quoting them; see `askdoc.answer`."""
+        question = _check_question(question)
+        k = k or self.settings.top_k
+        docs = self._stored()
+        for d in doc_ids or ():
+            if d not in docs:
+                raise UnknownDocument(f"no document {d!r} in the index")
+        retriever = self._get_retriever()
+        titles = {i: (d.document.title, d.document.source) for i, d in docs.items()}
+        qvec = self.embedder.encode_one(question)
+        passages = retriever.search(question, qvec, k, titles, doc_ids)
+        candidates = self._candidates(passages, retriever)
+        return answer_stage.select(
+            question,
+            qvec,
+            candidates,
+            passages,
+            {i: d.document.text for i, d in docs.items()},
+            titles,
+            retriever.idf,
+            self.settings.min_confidence,
+        )
+
+    def _candidates(self, passages, retriever) -> list[answer_stage.Candidate]:
+        """The sentences of the passages, with their neighbours' vectors as context."""
+        wanted: dict[tuple[str, int], float] = {}
+        for p in passages:
+            meta = retriever.meta(p.chunk_id)
+            if meta is None:
+                continue
+            first, n = int(meta["first_sentence"]), int(meta["n_sentences"])
+            for num in range(first, first + n):
+                wanted[(p.doc_id, num)] = max(wanted.get((p.doc_id, num), 0.0), p.score)
+        ids = {(d, m) for d, n in wanted for m in (n - 1, n, n + 1) if m >= 0}
+        got = self.store.get_sentences([sentence_id(d, n) for d, n in sorted(ids)])
+        out = []
+        for (doc_id, num), pscore in sorted(wanted.items()):
+            own = got.get(sentence_id(doc_id, num))
+            if own is None:
+                continue
+            neighbours = [got[s][1] for s in (sentence_id(doc_id, num - 1), sentence_id(doc_id, num + 1)) if s in got]
+            ctx = own[1] + 0.5 * sum(neighbours) if neighbours else own[1]
+            ctx = ctx / (np.linalg.norm(ctx) or 1.0)
+            out.append(answer_stage.Candidate(doc_id, num, own[0], own[1], pscore, ctx))
+        return out
+
+
+def _check_question(question: object) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("the question is empty")
+    question = question.strip()
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,})")
+    return question
+
+
+_DEFAULT: Index | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def open_index(settings: Settings | None = None) -> Index:
+    """The configured index, holding the default article unless the user added other documents.
+
+    An empty index gets the article; an index that has it re-indexes it when
+    the article or the settings changed (its fingerprint no longer matches).
+    """
+    idx = Index(settings=settings or Settings.from_env())
+    article_id = slugify(DEFAULT_ARTICLE.stem)
+    docs = idx._stored()
+    if not docs or article_id in docs:
+        idx.add_file(DEFAULT_ARTICLE, doc_id=article_id)
+    return idx
+
+
+def default_index() -> Index:
+    """`open_index` with settings from the environment, built once per process."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = open_index()
+        return _DEFAULT
+
+
+def answer(question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Answer:
+    """Answer ``question`` from the default index by quoting the documents.
+
+    Returns an `Answer`; ``found`` is False (and ``text`` empty) when the
+    documents do not contain an answer.
+    """
+    return default_index().answer(question, k=k, doc_ids=doc_ids)

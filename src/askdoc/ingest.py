@@ -1,0 +1,184 @@
+"""Ingest: a file (or a string) becomes a `Document`: text, title, author, body range.
+
+Text is kept exactly as decoded (no newline or Unicode normalisation) so that
+citation offsets point at the source. HTML and PDF are converted to text first;
+their offsets point into that text, which the index stores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from .errors import (
+    DocumentEncodingError,
+    DocumentError,
+    DocumentNotFound,
+    EmptyDocument,
+    UnsupportedDocument,
+)
+from .records import Document
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+
+# Lines that start a web page's trailing furniture. Only honoured in the last
+# part of a document, so an article that merely mentions "Share" keeps its body.
+_FURNITURE = re.compile(
+    r"^\s*(share( this( article| post)?)?|leave a (comment|reply)|recent posts|related (posts|articles|stories)"
+    r"|you may also like|read more|more from|comments?|tags?:.*|advertisement|subscribe.*"
+    r"|follow us.*|newsletter|most (read|popular)|trending)\s*:?\s*$",
+    re.IGNORECASE,
+)
+_FURNITURE_MIN_FRACTION = 0.4
+_AUTHOR = re.compile(r"^\s*(?:author\s*:|by\s+)\s*(?P<name>[^\n]{2,80}?)\s*$", re.IGNORECASE | re.MULTILINE)
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(name: str) -> str:
+    """A stable, readable document id from a file name."""
+    slug = _SLUG.sub("-", name.lower()).strip("-")[:60]
+    return slug or "doc-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+
+
+def read_file(path: str | Path, doc_id: str | None = None, max_bytes: int | None = None) -> Document:
+    """Read a .txt, .md, .html or .pdf file into a `Document`."""
+    p = Path(path)
+    if not p.exists():
+        raise DocumentNotFound(f"{p}: no such file")
+    if not p.is_file():
+        raise DocumentNotFound(f"{p}: not a file")
+    suffix = p.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnsupportedDocument(
+            f"{p}: unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    try:
+        if max_bytes is not None and p.stat().st_size > max_bytes:
+            raise DocumentError(f"{p}: larger than the {max_bytes:,}-byte limit")
+        data = p.read_bytes()
+    except OSError as exc:
+        raise DocumentNotFound(f"{p}: cannot read ({exc.strerror or exc})") from None
+    doc_id = doc_id or slugify(p.stem)
+    if suffix == ".pdf":
+        text, title = _pdf_text(data, p)
+    else:
+        text = _decode(data, p)
+        if suffix in (".html", ".htm"):
+            text, title = _html_text(text)
+        else:
+            title = ""
+    if not text.strip():
+        raise EmptyDocument(f"{p}: the document holds no text")
+    return make_document(text, doc_id=doc_id, title=title, source=str(p.resolve()), markdown=suffix in (".md", ".markdown"))
+
+
+def make_document(
+    text: str, doc_id: str, title: str = "", source: str | None = None, markdown: bool = False
+) -> Document:
+    """Build a `Document` from text: finds the title, author and body range."""
+    if not text.strip():
+        raise EmptyDocument(f"{doc_id}: the document holds no text")
+    if "\x00" in text:
+        raise UnsupportedDocument(f"{doc_id}: the text holds NUL bytes (binary content?)")
+    title = title.strip() or _guess_title(text, markdown) or doc_id
+    author_match = _AUTHOR.search(text[:2000])
+    author = author_match.group("name").strip() if author_match else ""
+    body_start = len(text) - len(text.lstrip())
+    return Document(
+        doc_id=doc_id,
+        text=text,
+        title=title,
+        source=source,
+        author=author,
+        body_start=body_start,
+        body_end=_body_end(text),
+    )
+
+
+def _decode(data: bytes, path: Path) -> str:
+    if b"\x00" in data[:8192]:
+        raise UnsupportedDocument(f"{path}: looks binary (NUL bytes), not a text document")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentEncodingError(
+            f"{path}: not valid UTF-8 (bad byte at offset {exc.start}); convert it to UTF-8 first"
+        ) from None
+
+
+def _guess_title(text: str, markdown: bool) -> str:
+    if markdown:
+        m = _MD_HEADING.search(text)
+        if m:
+            return m.group(1).strip()
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            # A first line short enough to be a headline, not a paragraph.
+            return line if len(line) <= 150 else ""
+    return ""
+
+
+def _body_end(text: str) -> int:
+    """Where trailing page furniture starts, or len(text)."""
+    floor = int(len(text) * _FURNITURE_MIN_FRACTION)
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        if pos >= floor and _FURNITURE.match(line):
+            return len(text[:pos].rstrip())
+        pos += len(line)
+    return len(text.rstrip())
+
+
+_HTML_BLOCKS = "h1,h2,h3,h4,h5,h6,p,li,blockquote,pre,td,th,dt,dd,figcaption"
+_HTML_DROP = "script,style,noscript,template,nav,header,footer,aside,form,iframe,svg,button"
+
+
+def _html_text(html: str) -> tuple[str, str]:
+    from selectolax.parser import HTMLParser
+
+    tree = HTMLParser(html)
+    title_node = tree.css_first("title") or tree.css_first("h1")
+    title = " ".join(title_node.text().split()) if title_node else ""
+    for node in tree.css(_HTML_DROP):
+        node.decompose()
+    root = tree.css_first("article") or tree.css_first("main") or tree.body or tree.root
+    if root is None:
+        return "", title
+    blocks: list[str] = []
+    for node in root.css(_HTML_BLOCKS):
+        # Skip blocks nested in another block (an <li> in a <blockquote>) to avoid repeats.
+        parent, nested = node.parent, False
+        while parent is not None and parent is not root:
+            if parent.tag in _HTML_BLOCKS.split(","):
+                nested = True
+                break
+            parent = parent.parent
+        text = " ".join(node.text(separator=" ").split())
+        if text and not nested:
+            blocks.append(text)
+    if not blocks:
+        blocks = [" ".join(root.text(separator=" ").split())]
+    if title and (not blocks or blocks[0] != title):
+        blocks.insert(0, title)
+    return "\n\n".join(b for b in blocks if b), title
+
+
+def _pdf_text(data: bytes, path: Path) -> tuple[str, str]:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise UnsupportedDocument(f"{path}: not a readable PDF ({exc})") from None
+    text = "\n\n".join(p for p in pages if p)
+    if not text.strip():
+        raise EmptyDocument(f"{path}: the PDF has no text layer (scanned?); run OCR on it first")
+    return text, str(meta_title).strip()

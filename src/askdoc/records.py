@@ -1,0 +1,114 @@
+"""The records passed between stages: frozen dataclasses, JSON-friendly."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document's text exactly as read, plus where its body lies."""
+
+    doc_id: str
+    text: str
+    title: str
+    source: str | None = None
+    author: str = ""
+    #: The part worth answering from, as ``[start, end)`` into `text`:
+    #: page furniture (share buttons, "recent posts") lies outside it.
+    body_start: int = 0
+    body_end: int = -1
+
+    def __post_init__(self) -> None:
+        if self.body_end < 0:
+            object.__setattr__(self, "body_end", len(self.text))
+
+
+@dataclass(frozen=True)
+class Span:
+    """A ``[start, end)`` character range of a document, e.g. a sentence."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of whole sentences, the unit that is embedded and retrieved."""
+
+    doc_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+    section: str
+    n_tokens: int
+    #: The sentences inside the chunk, as absolute offsets, and the number
+    #: of the first one among the document's sentences.
+    sentences: tuple[Span, ...] = ()
+    first_sentence: int = 0
+
+    @property
+    def chunk_id(self) -> str:
+        return f"{self.doc_id}::{self.index}"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its fused retrieval score."""
+
+    doc_id: str
+    title: str
+    source: str | None
+    start: int
+    end: int
+    text: str
+    score: float
+    section: str = ""
+    chunk_id: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a quote came from; ``quote == document.text[start:end]``."""
+
+    doc_id: str
+    title: str
+    source: str | None
+    start: int
+    end: int
+    quote: str
+    score: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """askdoc's reply: verbatim sentences with citations, or an abstention."""
+
+    question: str
+    found: bool
+    text: str
+    confidence: float
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    #: Why askdoc abstained (empty when found).
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    """What `Index.add_file` / `add_text` did with one document."""
+
+    doc_id: str
+    title: str
+    status: str  # "added", "updated" or "unchanged"
+    chunks: int

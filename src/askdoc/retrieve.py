@@ -1,0 +1,137 @@
+"""Retrieve: hybrid search, dense (Chroma) fused with BM25 (bm25s) by reciprocal rank.
+
+The BM25 index is built once from the stored chunks and rebuilt only when the
+collection changes, never per question.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from .records import Passage
+from .store import Store
+
+#: Reciprocal-rank-fusion constant (Cormack et al.'s 60).
+DEFAULT_RRF_K = 60
+#: How many candidates each retriever contributes before fusion, per wanted passage.
+CANDIDATES_PER_PASSAGE = 4
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves s t don also""".split()
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to match 'members'/'member', 'hosted'/'hosts'."""
+    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[: len(word) - len(suffix)] + keep
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stemmed content words."""
+    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+class Retriever:
+    """BM25 over every stored chunk, plus dense search in the store, fused."""
+
+    def __init__(self, store: Store):
+        import bm25s
+
+        self.store = store
+        self.ids, texts, self.metas = store.all_chunks()
+        self._row = {cid: i for i, cid in enumerate(self.ids)}
+        self._texts = texts
+        corpus = [terms(t) for t in texts]
+        self.bm25 = bm25s.BM25()
+        self._vocab: set[str] = set()
+        if corpus:
+            self.bm25.index(corpus, show_progress=False)
+            self._vocab = set(self.bm25.vocab_dict)
+        n = max(1, len(corpus))
+        df: dict[str, int] = {}
+        for toks in corpus:
+            for t in set(toks):
+                df[t] = df.get(t, 0) + 1
+        self._n = n
+        self._df = df
+
+    def meta(self, chunk_id: str) -> dict | None:
+        """A chunk's stored metadata (fetched if it was added after this index was built)."""
+        row = self._row.get(chunk_id)
+        if row is not None:
+            return self.metas[row]
+        got = self.store.get_chunks([chunk_id])
+        return got[chunk_id][1] if chunk_id in got else None
+
+    def idf(self, term: str) -> float:
+        """Smoothed inverse document frequency over chunks (unseen terms score high)."""
+        return math.log(1.0 + (self._n + 1) / (self._df.get(term, 0) + 0.5))
+
+    def bm25_ranking(self, question: str, n: int, doc_ids: Sequence[str] | None = None) -> list[int]:
+        q = [t for t in terms(question) if t in self._vocab]
+        if not q or not self.ids:
+            return []
+        mask = None
+        if doc_ids:
+            wanted = set(doc_ids)
+            mask = np.array([m["doc_id"] in wanted for m in self.metas], dtype=np.float32)
+        scores = self.bm25.get_scores(q, weight_mask=mask) if mask is not None else self.bm25.get_scores(q)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        return [int(i) for i in top[np.argsort(-scores[top], kind="stable")] if scores[i] > 0]
+
+    def search(
+        self,
+        question: str,
+        qvec: np.ndarray,
+        k: int,
+        titles: dict[str, tuple[str, str | None]],
+        doc_ids: Sequence[str] | None = None,
+    ) -> list[Passage]:
+        """Top ``k`` chunks by RRF of the dense and BM25 rankings."""
+        n = max(k * CANDIDATES_PER_PASSAGE, 20)
+        dense_ids, _, dense_texts, dense_metas = self.store.query_chunks(qvec, n, doc_ids)
+        fused: dict[str, float] = {}
+        info: dict[str, tuple[str, dict]] = {}
+        for rank, (cid, text, meta) in enumerate(zip(dense_ids, dense_texts, dense_metas)):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (DEFAULT_RRF_K + rank + 1)
+            info[cid] = (text, meta)
+        for rank, row in enumerate(self.bm25_ranking(question, n, doc_ids)):
+            cid = self.ids[row]
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (DEFAULT_RRF_K + rank + 1)
+            info.setdefault(cid, (self._texts[row], self.metas[row]))
+        best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        # Scale so that a chunk ranked first by both retrievers scores 1.
+        top = 2.0 / (DEFAULT_RRF_K + 1)
+        passages = []
+        for cid, score in best:
+            text, meta = info[cid]
+            title, source = titles.get(meta["doc_id"], (meta["doc_id"], None))
+            passages.append(
+                Passage(
+                    doc_id=meta["doc_id"],
+                    title=title,
+                    source=source,
+                    start=int(meta["start"]),
+                    end=int(meta["end"]),
+                    text=text,
+                    score=round(score / top, 6),
+                    section=meta.get("section", ""),
+                    chunk_id=cid,
+                )
+            )
+        return passages

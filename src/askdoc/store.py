@@ -1,0 +1,250 @@
+"""Store: Chroma collections for documents, chunks and sentences.
+
+One index is three collections sharing a prefix:
+
+- ``<prefix>-docs``: one row per document, its full text and its fingerprint
+  (a 1-d placeholder vector, since Chroma rows need one);
+- ``<prefix>-chunks``: chunk vectors for dense retrieval, text for BM25;
+- ``<prefix>-sentences``: sentence vectors, fetched by id to score answers.
+
+Embeddings are always passed in: Chroma's default embedding function would
+download a model.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .errors import ConfigError, StoreError, StoreUnavailable
+from .records import Chunk, Document, Span
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as the store knows it."""
+
+    document: Document
+    fingerprint: str
+    chunks: int
+    sentences: int
+
+
+def _settings():
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+def parse_chroma_url(url: str) -> tuple[str, int, bool]:
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"bad Chroma URL {url!r}: expected http://HOST:PORT")
+    ssl = parsed.scheme == "https"
+    return parsed.hostname, parsed.port or (443 if ssl else 8000), ssl
+
+
+def open_client(index_dir: Path, chroma_url: str = "", timeout: float = 5.0):
+    """An embedded PersistentClient under ``index_dir``, or an HttpClient for ``chroma_url``."""
+    with _chroma_errors(chroma_url):
+        import chromadb
+
+        if chroma_url:
+            host, port, ssl = parse_chroma_url(chroma_url)
+            # Fail fast with a clear message instead of waiting on a dead port.
+            try:
+                socket.create_connection((host, port), timeout=timeout).close()
+            except OSError as exc:
+                raise StoreUnavailable(f"Chroma server at {chroma_url} is unreachable: {exc}") from None
+            return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_settings())
+        index_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(index_dir), settings=_settings())
+
+
+@contextmanager
+def _chroma_errors(url: str) -> Iterator[None]:
+    """Turn Chroma's and the network's exceptions into askdoc's."""
+    try:
+        yield
+    except (StoreError, ConfigError):
+        raise
+    except (ConnectionError, TimeoutError, OSError) as exc:
+        where = f"Chroma server at {url}" if url else "the index"
+        raise StoreUnavailable(f"{where} failed: {exc}") from None
+    except Exception as exc:  # chromadb raises many unrelated types
+        name = type(exc).__name__
+        if url and ("Connect" in name or "Timeout" in name or "Transport" in name):
+            raise StoreUnavailable(f"Chroma server at {url} is unreachable: {exc}") from None
+        raise StoreError(f"vector store error ({name}): {exc}") from None
+
+
+class Store:
+    """The three collections of one index."""
+
+    def __init__(self, client, prefix: str = "askdoc", url: str = ""):
+        self.url = url
+        with _chroma_errors(url):
+            self.docs = client.get_or_create_collection(f"{prefix}-docs", embedding_function=None)
+            self.chunks = client.get_or_create_collection(
+                f"{prefix}-chunks", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
+            self.sentences = client.get_or_create_collection(
+                f"{prefix}-sentences", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
+            self._max_batch = client.get_max_batch_size()
+
+    def errors(self):
+        return _chroma_errors(self.url)
+
+    # -- documents -----------------------------------------------------------
+    def get_document(self, doc_id: str) -> StoredDocument | None:
+        with self.errors():
+            got = self.docs.get(ids=[doc_id], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        return _stored(doc_id, got["documents"][0], got["metadatas"][0])
+
+    def list_documents(self) -> list[StoredDocument]:
+        with self.errors():
+            got = self.docs.get(include=["documents", "metadatas"])
+        docs = [_stored(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return sorted(docs, key=lambda d: d.document.doc_id)
+
+    def put_document(
+        self,
+        doc: Document,
+        fingerprint: str,
+        chunks: Sequence[Chunk],
+        chunk_vecs: np.ndarray,
+        sentences: Sequence[Span],
+        sentence_vecs: np.ndarray,
+    ) -> None:
+        """Replace everything stored for ``doc.doc_id`` with the given rows."""
+        self.delete_document(doc.doc_id)
+        with self.errors():
+            self._add(
+                self.chunks,
+                ids=[c.chunk_id for c in chunks],
+                embeddings=chunk_vecs,
+                documents=[c.text for c in chunks],
+                metadatas=[
+                    {
+                        "doc_id": c.doc_id,
+                        "index": c.index,
+                        "start": c.start,
+                        "end": c.end,
+                        "section": c.section,
+                        "first_sentence": c.first_sentence,
+                        "n_sentences": len(c.sentences),
+                    }
+                    for c in chunks
+                ],
+            )
+            self._add(
+                self.sentences,
+                ids=[sentence_id(doc.doc_id, n) for n in range(len(sentences))],
+                embeddings=sentence_vecs,
+                documents=None,
+                metadatas=[{"doc_id": doc.doc_id, "start": s.start, "end": s.end} for s in sentences],
+            )
+            # The document row goes last: its presence marks a complete write.
+            self.docs.upsert(
+                ids=[doc.doc_id],
+                embeddings=[[1.0]],
+                documents=[doc.text],
+                metadatas=[
+                    {
+                        "title": doc.title,
+                        "source": doc.source or "",
+                        "author": doc.author,
+                        "body_start": doc.body_start,
+                        "body_end": doc.body_end,
+                        "fingerprint": fingerprint,
+                        "chunks": len(chunks),
+                        "sentences": len(sentences),
+                    }
+                ],
+            )
+
+    def delete_document(self, doc_id: str) -> None:
+        with self.errors():
+            self.docs.delete(ids=[doc_id])
+            self.chunks.delete(where={"doc_id": doc_id})
+            self.sentences.delete(where={"doc_id": doc_id})
+
+    def _add(self, collection, ids, embeddings, documents, metadatas) -> None:
+        step = max(1, self._max_batch)
+        for i in range(0, len(ids), step):
+            collection.add(
+                ids=ids[i : i + step],
+                embeddings=embeddings[i : i + step],
+                documents=documents[i : i + step] if documents is not None else None,
+                metadatas=metadatas[i : i + step],
+            )
+
+    # -- search --------------------------------------------------------------
+    def all_chunks(self) -> tuple[list[str], list[str], list[dict]]:
+        """Every chunk's id, text and metadata (for the lexical index)."""
+        with self.errors():
+            got = self.chunks.get(include=["documents", "metadatas"])
+        return got["ids"], got["documents"], got["metadatas"]
+
+    def query_chunks(self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None):
+        """Nearest chunks: (ids, cosine similarities, texts, metadatas)."""
+        where = _doc_filter(doc_ids)
+        with self.errors():
+            count = self.chunks.count()
+            if count == 0:
+                return [], [], [], []
+            got = self.chunks.query(
+                query_embeddings=[vec.tolist()],
+                n_results=min(n, count),
+                where=where,
+                include=["documents", "metadatas", "distances"],
+            )
+        sims = [1.0 - d for d in got["distances"][0]]
+        return got["ids"][0], sims, got["documents"][0], got["metadatas"][0]
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, tuple[str, dict]]:
+        with self.errors():
+            got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        return {i: (t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def get_sentences(self, ids: Sequence[str]) -> dict[str, tuple[Span, np.ndarray]]:
+        with self.errors():
+            got = self.sentences.get(ids=list(ids), include=["metadatas", "embeddings"])
+        return {
+            i: (Span(m["start"], m["end"]), np.asarray(e, dtype=np.float32))
+            for i, m, e in zip(got["ids"], got["metadatas"], got["embeddings"])
+        }
+
+
+def sentence_id(doc_id: str, n: int) -> str:
+    return f"{doc_id}::s{n}"
+
+
+def _doc_filter(doc_ids: Sequence[str] | None) -> dict | None:
+    if not doc_ids:
+        return None
+    if len(doc_ids) == 1:
+        return {"doc_id": doc_ids[0]}
+    return {"doc_id": {"$in": list(doc_ids)}}
+
+
+def _stored(doc_id: str, text: str, meta: dict) -> StoredDocument:
+    doc = Document(
+        doc_id=doc_id,
+        text=text,
+        title=meta.get("title", doc_id),
+        source=meta.get("source") or None,
+        author=meta.get("author", ""),
+        body_start=int(meta.get("body_start", 0)),
+        body_end=int(meta.get("body_end", len(text))),
+    )
+    return StoredDocument(doc, meta.get("fingerprint", ""), int(meta.get("chunks", 0)), int(meta.get("sentences", 0)))
