@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import answer as answer_stage
+from . import answering as answer_stage
 from .chunk import CHUNKER_VERSION, chunk_document
 from .config import DEFAULT_ARTICLE, Settings
 from .embed import Embedder
@@ -158,15 +158,22 @@ class Index:
         )
 
     def _candidates(self, passages, retriever) -> list[answer_stage.Candidate]:
-        """The sentences of the passages, with their neighbours' vectors as context."""
+        """The sentences of the passages, with their neighbours' vectors as context.
+
+        Each document's lead chunk (title, byline, first paragraph) joins in
+        with the weakest passage score: it carries what the whole document is
+        about, which a question rarely repeats word for word.
+        """
         wanted: dict[tuple[str, int], float] = {}
-        for p in passages:
-            meta = retriever.meta(p.chunk_id)
+        floor = min((p.score for p in passages), default=0.0)
+        leads = [(f"{d}::0", d, floor) for d in dict.fromkeys(p.doc_id for p in passages)]
+        for chunk_id, doc_id, score in [(p.chunk_id, p.doc_id, p.score) for p in passages] + leads:
+            meta = retriever.meta(chunk_id)
             if meta is None:
                 continue
             first, n = int(meta["first_sentence"]), int(meta["n_sentences"])
             for num in range(first, first + n):
-                wanted[(p.doc_id, num)] = max(wanted.get((p.doc_id, num), 0.0), p.score)
+                wanted[(doc_id, num)] = max(wanted.get((doc_id, num), 0.0), score)
         ids = {(d, m) for d, n in wanted for m in (n - 1, n, n + 1) if m >= 0}
         got = self.store.get_sentences([sentence_id(d, n) for d, n in sorted(ids)])
         out = []

@@ -137,7 +137,7 @@ _HTML_DROP = "script,style,noscript,template,nav,header,footer,aside,form,iframe
 
 
 def _html_text(html: str) -> tuple[str, str]:
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
     tree = HTMLParser(html)
     title_node = tree.css_first("title") or tree.css_first("h1")

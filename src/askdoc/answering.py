@@ -1,4 +1,6 @@
-"""Answer: pick the sentences that answer a question, cite them, or abstain.
+"""Answering: pick the sentences that answer a question, cite them, or abstain.
+
+(Named answering, not answer, because ``askdoc.answer`` is the public function.)
 
 Every sentence of the retrieved passages is scored on
 
@@ -27,7 +29,7 @@ from .records import Answer, Citation, Passage, Span
 from .retrieve import terms
 
 #: Weights of the sentence score.
-W_DENSE, W_CONTEXT, W_LEXICAL, W_PASSAGE, W_CUE = 1.0, 0.35, 0.6, 0.25, 0.2
+W_DENSE, W_CONTEXT, W_LEXICAL, W_PASSAGE = 1.0, 0.35, 0.6, 0.25
 #: A neighbour joins the answer when it scores at least this share of the best.
 DEFAULT_JOIN_RATIO = 0.92
 #: Logistic confidence: weights of (cosine, lexical coverage, type cue) and bias.
@@ -53,23 +55,42 @@ _NUMBER = (
     r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
     r"fifty|hundred|thousand|million|billion|dozen|dozens|half|several)\b"
 )
-_CUES: list[tuple[re.Pattern, re.Pattern]] = [
+@dataclass(frozen=True)
+class Cue:
+    """What an answer to a kind of question contains, and how much that tells."""
+
+    pattern: re.Pattern
+    weight: float
+
+
+_CUES: list[tuple[re.Pattern, Cue]] = [
     (re.compile(r"^\s*(when|what (year|date|day|month|time|decade|century)|since when|in which year)\b", re.I),
-     re.compile(f"{_YEAR}|{_MONTH}|\\b(century|decade|today|yesterday|ago)\\b", re.I)),
+     Cue(re.compile(f"{_YEAR}|{_MONTH}|\\b(century|decade|today|yesterday|ago)\\b", re.I), 0.2)),
     (re.compile(r"\bhow (many|much|long|old|large|big|far|often)\b|\bwhat (number|percentage|amount)\b", re.I),
-     re.compile(_NUMBER, re.I)),
+     Cue(re.compile(_NUMBER, re.I), 0.2)),
+    # Bylines: "Author: X", "By X", "The writer is ...".
+    (re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|written by)\b", re.I),
+     Cue(re.compile(r"^\s*(author|by)\b|\b(writer|author|columnist|correspondent)\b", re.I), 0.5)),
     (re.compile(r"^\s*(who|whom|whose)\b|\bwhich (person|people|leader|country|organi[sz]ation)\b", re.I),
-     re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+|\b[A-Z]{2,}\b")),
+     Cue(re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+|\b[A-Z]{2,}\b"), 0.1)),
     (re.compile(r"^\s*where\b|\b(in|at) which (city|country|place|venue)\b", re.I),
-     re.compile(r"\b(in|at|from|near)\s+(the\s+)?[A-Z]")),
+     Cue(re.compile(r"\b(in|at|from|near)\s+(the\s+)?[A-Z]"), 0.1)),
 ]
+_EXPANDS = re.compile(r"\b(stand for|short for|abbreviation|acronym|full (name|form)|expand)", re.I)
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,9}\b")
 
 
-def expected_type(question: str) -> re.Pattern | None:
-    """The pattern an answer to ``question`` should contain, if its wording implies one."""
-    for asks, wants in _CUES:
+def answer_cue(question: str) -> Cue | None:
+    """What an answer to ``question`` should contain, if its wording implies something."""
+    acronym = _ACRONYM.search(question)
+    if acronym and _EXPANDS.search(question):
+        # "What does NAM stand for?" wants "Non-Aligned Movement (NAM)" or "NAM (Non-...)".
+        a = re.escape(acronym.group())
+        spelled = rf"[A-Z][\w-]*(\s+\w[\w-]*){{0,8}}\s*\({a}\)|\b{a}\s*\([A-Z]|\b{a} (stands|is short) for"
+        return Cue(re.compile(spelled), 0.5)
+    for asks, cue in _CUES:
         if asks.search(question):
-            return wants
+            return cue
     return None
 
 
@@ -96,16 +117,17 @@ def select(
     if not candidates:
         return _abstain(question, passages, 0.0, "no passage was retrieved")
     q_terms = terms(question)
-    cue = expected_type(question)
+    cue = answer_cue(question)
     vecs = np.stack([c.vec for c in candidates])
     dense = vecs @ qvec
     ctx = np.array([float(c.context_vec @ qvec) if c.context_vec is not None else d for c, d in zip(candidates, dense)])
     lex = np.array([lexical_coverage(q_terms, _text(c, doc_texts), idf) for c in candidates])
     cue_hit = np.array(
-        [0.5 if cue is None else float(bool(cue.search(_text(c, doc_texts)))) for c in candidates]
+        [0.5 if cue is None else float(bool(cue.pattern.search(_text(c, doc_texts)))) for c in candidates]
     )
+    cue_weight = cue.weight if cue else 0.0
     pscore = np.array([c.passage_score for c in candidates])
-    score = W_DENSE * dense + W_CONTEXT * ctx + W_LEXICAL * lex + W_PASSAGE * pscore + W_CUE * cue_hit
+    score = W_DENSE * dense + W_CONTEXT * ctx + W_LEXICAL * lex + W_PASSAGE * pscore + cue_weight * cue_hit
     best = int(np.argmax(score))
     z = CONF_WEIGHTS[0] * dense[best] + CONF_WEIGHTS[1] * lex[best] + CONF_WEIGHTS[2] * (cue_hit[best] - 0.5)
     confidence = round(1.0 / (1.0 + math.exp(-(z + CONF_BIAS))), 4)

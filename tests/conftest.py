@@ -1,0 +1,62 @@
+"""Shared fixtures: the real bundled model, and indexes in temporary folders."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = ROOT / "src" / "askdoc" / "data" / "azerbaijan-leads-nam.txt"
+
+
+@pytest.fixture(scope="session")
+def article_text() -> str:
+    return ARTICLE.read_bytes().decode("utf-8")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from askdoc.embed import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def article_index(tmp_path_factory):
+    """An index holding only the default article (read-only for tests)."""
+    from askdoc import Index
+
+    idx = Index(tmp_path_factory.mktemp("article-index"))
+    idx.add_file(ARTICLE)
+    return idx
+
+
+@pytest.fixture()
+def fresh_index(tmp_path):
+    from askdoc import Index
+
+    return Index(tmp_path / "index")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the askdoc CLI in a fresh process."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "askdoc.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=ROOT,
+    )

@@ -1,0 +1,89 @@
+"""Sentence splitting and chunking: offsets, sentence integrity, the model's limit."""
+
+from __future__ import annotations
+
+from askdoc.chunk import chunk_document, count_tokens, split_sentences
+from askdoc.ingest import make_document
+
+
+def test_title_and_byline_are_sentences(article_text):
+    spans = split_sentences(article_text)
+    first = [article_text[s.start : s.end] for s in spans[:3]]
+    assert first[0] == "Azerbaijan Leads Non-Aligned Movement"
+    assert first[1] == "Author: Muhammad Asif Noor"
+    assert first[2].startswith("Azerbaijan hosted a significant summit-level meeting")
+    assert first[2].endswith("post-pandemic global recovery.")
+
+
+def test_abbreviations_and_initials_do_not_end_sentences():
+    text = "Dr. Smith met J. R. Doe in the U.S. on Monday. They talked for 2.5 hours. Then they left!"
+    got = [text[s.start : s.end] for s in split_sentences(text)]
+    assert got == ["Dr. Smith met J. R. Doe in the U.S. on Monday.", "They talked for 2.5 hours.", "Then they left!"]
+
+
+def test_wrapped_lines_join_but_headings_stand_alone():
+    text = "Heading\n\nThis sentence wraps\nonto a second line. Next one.\nA line of its own"
+    got = [text[s.start : s.end] for s in split_sentences(text)]
+    assert got == ["Heading", "This sentence wraps\nonto a second line.", "Next one.", "A line of its own"]
+
+
+def test_chunk_offsets_round_trip_and_never_cut_sentences(article_text):
+    doc = make_document(article_text, doc_id="a")
+    chunks = chunk_document(doc, chunk_tokens=60, overlap_tokens=20)
+    assert len(chunks) > 5
+    sentence_bounds = {(s.start, s.end) for s in split_sentences(article_text, doc.body_start, doc.body_end)}
+    starts = {a for a, _ in sentence_bounds}
+    ends = {b for _, b in sentence_bounds}
+    for c in chunks:
+        assert article_text[c.start : c.end] == c.text
+        assert c.start in starts and c.end in ends  # whole sentences only
+        assert all((s.start, s.end) in sentence_bounds for s in c.sentences)
+        assert c.n_tokens <= 60 or len(c.sentences) == 1
+    # Consecutive chunks overlap but always advance.
+    assert all(b.start > a.start for a, b in zip(chunks, chunks[1:]))
+    assert any(b.start < a.end for a, b in zip(chunks, chunks[1:]))
+
+
+def test_offsets_are_exact_for_crlf_and_non_ascii():
+    text = "Título: café\r\n\r\nThe naïve résumé — “quoted” — was filed. Second sentence here.\r\n"
+    doc = make_document(text, doc_id="u")
+    chunks = chunk_document(doc, chunk_tokens=200, overlap_tokens=0)
+    spans = [s for c in chunks for s in c.sentences]
+    assert [text[s.start : s.end] for s in spans] == [
+        "Título: café",
+        "The naïve résumé — “quoted” — was filed.",
+        "Second sentence here.",
+    ]
+
+
+def test_page_furniture_is_not_chunked(article_text):
+    doc = make_document(article_text, doc_id="a")
+    body = article_text[doc.body_start : doc.body_end]
+    assert body.endswith("Institute of Peace and Diplomatic Studies).")
+    assert "Recent Posts" not in body and "Leave a Comment" not in body
+    assert all("Shehbaz" not in c.text for c in chunk_document(doc, 160, 40))
+
+
+def test_no_chunk_exceeds_the_model_limit(embedder):
+    # One huge sentence, one unbroken 'word', and many ordinary sentences.
+    long_sentence = " ".join(f"word{i} and (parenthetical {i})" for i in range(400)) + "."
+    blob = "x" * 3000
+    text = f"Title\n\n{long_sentence}\n\n{blob}\n\n" + " ".join(f"Sentence number {i} is short." for i in range(200))
+    doc = make_document(text, doc_id="long")
+    limit = embedder.max_tokens
+    assert limit == 256
+    chunks = chunk_document(doc, 400, 50, limit, embedder.count_tokens)
+    counts = embedder.count_tokens([c.text for c in chunks])
+    assert max(counts) + 2 <= limit  # +2: [CLS] and [SEP]
+    # Nothing is lost: the chunks together cover every word of the text.
+    covered = "".join(text[c.start : c.end] for c in chunks)
+    assert all(w in covered for w in ("word0", "word399", "Sentence number 199"))
+
+
+def test_default_chunks_fit_the_model(article_text, embedder):
+    from askdoc.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS
+
+    doc = make_document(article_text, doc_id="a")
+    chunks = chunk_document(doc, DEFAULT_CHUNK_TOKENS, DEFAULT_CHUNK_OVERLAP, 256, embedder.count_tokens)
+    assert max(embedder.count_tokens([c.text for c in chunks])) + 2 <= 256
+    assert max(count_tokens([c.text for c in chunks])) <= DEFAULT_CHUNK_TOKENS
