@@ -50,11 +50,15 @@ class Candidate:
 
 
 _YEAR = r"\b(1[0-9]{3}|20[0-9]{2})s?\b"
-_MONTH = r"\b(jan(uary)?|feb(ruary)?|march|april|may|june|july|aug(ust)?|sep(tember)?|oct(ober)?|nov(ember)?|dec(ember)?)\b"
+_MONTH = (
+    r"\b(jan(uary)?|feb(ruary)?|march|april|may|june|july|aug(ust)?|sep(tember)?|oct(ober)?|nov(ember)?|dec(ember)?)\b"
+)
 _NUMBER = (
     r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
     r"fifty|hundred|thousand|million|billion|dozen|dozens|half|several)\b"
 )
+
+
 @dataclass(frozen=True)
 class Cue:
     """What an answer to a kind of question contains, and how much that tells."""
@@ -64,17 +68,27 @@ class Cue:
 
 
 _CUES: list[tuple[re.Pattern, Cue]] = [
-    (re.compile(r"^\s*(when|what (year|date|day|month|time|decade|century)|since when|in which year)\b", re.I),
-     Cue(re.compile(f"{_YEAR}|{_MONTH}|\\b(century|decade|today|yesterday|ago)\\b", re.I), 0.2)),
-    (re.compile(r"\bhow (many|much|long|old|large|big|far|often)\b|\bwhat (number|percentage|amount)\b", re.I),
-     Cue(re.compile(_NUMBER, re.I), 0.2)),
+    (
+        re.compile(r"^\s*(when|what (year|date|day|month|time|decade|century)|since when|in which year)\b", re.I),
+        Cue(re.compile(f"{_YEAR}|{_MONTH}|\\b(century|decade|today|yesterday|ago)\\b", re.I), 0.2),
+    ),
+    (
+        re.compile(r"\bhow (many|much|long|old|large|big|far|often)\b|\bwhat (number|percentage|amount)\b", re.I),
+        Cue(re.compile(_NUMBER, re.I), 0.2),
+    ),
     # Bylines: "Author: X", "By X", "The writer is ...".
-    (re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|written by)\b", re.I),
-     Cue(re.compile(r"^\s*(author|by)\b|\b(writer|author|columnist|correspondent)\b", re.I), 0.5)),
-    (re.compile(r"^\s*(who|whom|whose)\b|\bwhich (person|people|leader|country|organi[sz]ation)\b", re.I),
-     Cue(re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+|\b[A-Z]{2,}\b"), 0.1)),
-    (re.compile(r"^\s*where\b|\b(in|at) which (city|country|place|venue)\b", re.I),
-     Cue(re.compile(r"\b(in|at|from|near)\s+(the\s+)?[A-Z]"), 0.1)),
+    (
+        re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|written by)\b", re.I),
+        Cue(re.compile(r"^\s*(author|by)\b|\b(writer|author|columnist|correspondent)\b", re.I), 0.5),
+    ),
+    (
+        re.compile(r"^\s*(who|whom|whose)\b|\bwhich (person|people|leader|country|organi[sz]ation)\b", re.I),
+        Cue(re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+|\b[A-Z]{2,}\b"), 0.1),
+    ),
+    (
+        re.compile(r"^\s*where\b|\b(in|at) which (city|country|place|venue)\b", re.I),
+        Cue(re.compile(r"\b(in|at|from|near)\s+(the\s+)?[A-Z]"), 0.1),
+    ),
 ]
 _EXPANDS = re.compile(r"\b(stand for|short for|abbreviation|acronym|full (name|form)|expand)", re.I)
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,9}\b")

@@ -174,7 +174,7 @@ def _split_long(text: str, sentences: list[Span], counter: TokenCounter, budget:
             continue
         words = [m.span() for m in re.finditer(r"\S+", text[span.start : span.end])]
         word_counts = counter([text[span.start + a : span.start + b] for a, b in words])
-        piece_start, used = 0, 0
+        piece_start, used, prev_end = 0, 0, 0
         words, word_counts = _split_huge_words(words, word_counts, budget)
         for (a, b), c in zip(words, word_counts):
             if used and used + c > budget:

@@ -92,7 +92,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
     idx = _index(args)
     docs = idx.documents()
     if args.json:
-        print(json.dumps([{"doc_id": d.doc_id, "title": d.title, "source": d.source, "chars": len(d.text)} for d in docs]))
+        print(
+            json.dumps([{"doc_id": d.doc_id, "title": d.title, "source": d.source, "chars": len(d.text)} for d in docs])
+        )
         return 0
     for d in docs:
         print(f"{d.doc_id}  {d.title}  ({len(d.text):,} chars)  {d.source or ''}")

@@ -193,7 +193,9 @@ def _check_question(question: object) -> str:
         raise QuestionError("the question is empty")
     question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
-        raise QuestionError(f"the question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,})")
+        raise QuestionError(
+            f"the question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,})"
+        )
     return question
 
 

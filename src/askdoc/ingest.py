@@ -71,7 +71,9 @@ def read_file(path: str | Path, doc_id: str | None = None, max_bytes: int | None
             title = ""
     if not text.strip():
         raise EmptyDocument(f"{p}: the document holds no text")
-    return make_document(text, doc_id=doc_id, title=title, source=str(p.resolve()), markdown=suffix in (".md", ".markdown"))
+    return make_document(
+        text, doc_id=doc_id, title=title, source=str(p.resolve()), markdown=suffix in (".md", ".markdown")
+    )
 
 
 def make_document(
