@@ -1,0 +1,318 @@
+"""Evaluate: run question sets through `Index.answer` and measure answer quality.
+
+Question sets are JSONL (one question a line: id, question, kind, answerable,
+answer, start, end) or SQuAD v1.1/v2.0 JSON, where each article's paragraphs,
+joined by blank lines, become one document in an index of its own.
+Gold labels are character spans, so a new chunker does not invalidate them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import string
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import AskdocError
+
+#: A metric may fall this much below the baseline before the gate fails.
+DEFAULT_TOLERANCE = 0.02
+#: Metrics where lower is better (the gate checks rises instead of drops).
+LOWER_IS_BETTER = ("false_abstention", "latency_p50_ms", "latency_p95_ms")
+#: Latency is reported, never gated: these machines are shared and noisy.
+NOT_GATED = ("latency_p50_ms", "latency_p95_ms", "questions", "answerable", "unanswerable")
+
+
+class EvalDataError(AskdocError):
+    """A question set cannot be read."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    question: str
+    kind: str
+    doc_id: str
+    answerable: bool
+    #: Gold answer texts and their spans in the document (any one counts).
+    answers: tuple[str, ...] = ()
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class EvalDoc:
+    doc_id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    id: str
+    kind: str
+    question: str
+    answerable: bool
+    gold: tuple[str, ...]
+    found: bool
+    text: str
+    confidence: float
+    hit: bool
+    rank: int | None  # 1-based rank of the first passage holding a gold span
+    f1: float
+    citations_exact: bool
+    latency_ms: float
+
+
+@dataclass
+class EvalRun:
+    name: str
+    results: list[QuestionResult] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """Overall and per-kind figures."""
+        out = {"overall": summarize(self.results)}
+        kinds = sorted({r.kind for r in self.results})
+        for kind in kinds:
+            out[kind] = summarize([r for r in self.results if r.kind == kind])
+        return out
+
+
+# -- loading -------------------------------------------------------------------
+def load_jsonl(path: str | Path, doc: EvalDoc) -> list[EvalQuestion]:
+    """A JSONL question set about one document."""
+    questions = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EvalDataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            answerable = bool(rec["answerable"])
+            answers = (rec["answer"],) if answerable else ()
+            spans = ((int(rec["start"]), int(rec["end"])),) if answerable else ()
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EvalDataError(f"{path}:{n}: bad question record ({exc})") from None
+        for a, (s, e) in zip(answers, spans):
+            if doc.text[s:e] != a:
+                raise EvalDataError(f"{path}:{n}: gold span {s}-{e} does not hold {a!r}")
+        questions.append(
+            EvalQuestion(rec["id"], rec["question"], rec.get("kind", "factoid"), doc.doc_id, answerable, answers, spans)
+        )
+    return questions
+
+
+def load_squad(path: str | Path, limit: int | None = None) -> tuple[list[EvalDoc], list[EvalQuestion]]:
+    """SQuAD v1.1/v2.0: one document per article; ``is_impossible`` questions are unanswerable."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EvalDataError(f"{path}: not a readable SQuAD file ({exc})") from None
+    docs, questions = [], []
+    for n, article in enumerate(data[:limit] if limit else data):
+        doc_id = f"squad-{n:03d}"
+        title = str(article.get("title", doc_id)).replace("_", " ")
+        parts, offset = [], 0
+        for para in article["paragraphs"]:
+            context = para["context"]
+            for qa in para["qas"]:
+                impossible = bool(qa.get("is_impossible", False)) or not qa.get("answers")
+                answers = () if impossible else tuple(a["text"] for a in qa["answers"])
+                spans = () if impossible else tuple(
+                    (offset + a["answer_start"], offset + a["answer_start"] + len(a["text"])) for a in qa["answers"]
+                )
+                kind = "unanswerable" if impossible else "answerable"
+                questions.append(EvalQuestion(str(qa["id"]), qa["question"], kind, doc_id, not impossible, answers, spans))
+            parts.append(context)
+            offset += len(context) + 2
+        docs.append(EvalDoc(doc_id, title, "\n\n".join(parts)))
+    return docs, questions
+
+
+# -- scoring -------------------------------------------------------------------
+def _normalize(text: str) -> list[str]:
+    """SQuAD's answer normalisation: lower case, no punctuation or articles."""
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    return re.sub(r"\b(a|an|the)\b", " ", text).split()
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    p, g = _normalize(prediction), _normalize(gold)
+    common = sum((Counter(p) & Counter(g)).values())
+    if not p or not g or common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def gold_spans(q: EvalQuestion, text: str) -> list[tuple[int, int]]:
+    """The labelled spans plus any other verbatim occurrence of a gold answer."""
+    spans = set(q.spans)
+    for a in q.answers:
+        for m in re.finditer(re.escape(a), text):
+            spans.add(m.span())
+    return sorted(spans)
+
+
+def score(q: EvalQuestion, ans, doc_text: str, latency_ms: float, texts: dict[str, str]) -> QuestionResult:
+    spans = gold_spans(q, doc_text) if q.answerable else []
+    rank = None
+    for i, p in enumerate(ans.passages, 1):
+        if p.doc_id == q.doc_id and any(p.start <= s and e <= p.end for s, e in spans):
+            rank = i
+            break
+    hit = ans.found and any(a in ans.text for a in q.answers)
+    f1 = max((token_f1(ans.text, a) for a in q.answers), default=0.0) if ans.found else 0.0
+    exact = all(c.quote == texts[c.doc_id][c.start : c.end] for c in ans.citations)
+    return QuestionResult(
+        q.id, q.kind, q.question, q.answerable, q.answers, ans.found, ans.text, ans.confidence,
+        hit, rank, round(f1, 4), exact, round(latency_ms, 2),
+    )  # fmt: skip
+
+
+def summarize(results: list[QuestionResult]) -> dict[str, float]:
+    pos = [r for r in results if r.answerable]
+    neg = [r for r in results if not r.answerable]
+    abstained = [r for r in results if not r.found]
+    lat = sorted(r.latency_ms for r in results)
+    m: dict[str, float] = {"questions": len(results), "answerable": len(pos), "unanswerable": len(neg)}
+    if pos:
+        m["hit@1"] = sum(r.hit for r in pos) / len(pos)
+        for k in (1, 3, 5):
+            m[f"recall@{k}"] = sum(r.rank is not None and r.rank <= k for r in pos) / len(pos)
+        m["mrr"] = sum(1.0 / r.rank for r in pos if r.rank) / len(pos)
+        m["f1"] = sum(r.f1 for r in pos) / len(pos)
+        m["false_abstention"] = sum(not r.found for r in pos) / len(pos)
+        m["has_ans_accuracy"] = m["hit@1"]
+    if neg:
+        m["abstention_recall"] = sum(not r.found for r in neg) / len(neg)
+        m["no_ans_accuracy"] = m["abstention_recall"]
+    if abstained and neg:
+        m["abstention_precision"] = sum(not r.answerable for r in abstained) / len(abstained)
+    if results:
+        correct = sum(r.hit for r in pos) + sum(not r.found for r in neg)
+        m["answer_or_abstain"] = correct / len(results)
+        m["citation_exactness"] = sum(r.citations_exact for r in results) / len(results)
+        m["latency_p50_ms"] = statistics.median(lat)
+        m["latency_p95_ms"] = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
+    return {k: round(v, 4) for k, v in m.items()}
+
+
+# -- running -------------------------------------------------------------------
+def run_set(
+    name: str,
+    docs: list[EvalDoc],
+    questions: list[EvalQuestion],
+    k: int | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None,
+    **index_options: object,
+) -> EvalRun:
+    """Index ``docs`` in a fresh temporary index (one per document) and answer every question."""
+    from .index import Index
+
+    run = EvalRun(name)
+    by_doc: dict[str, list[EvalQuestion]] = defaultdict(list)
+    for q in questions:
+        by_doc[q.doc_id].append(q)
+    texts = {d.doc_id: d.text for d in docs}
+    with tempfile.TemporaryDirectory(prefix="askdoc-eval-") as tmp:
+        indexes = {}
+        for n, d in enumerate(docs):
+            # One index per document: a question is asked of its own article only.
+            idx = Index(tmp, name=f"eval-{n:04d}", **index_options)
+            idx.add_text(d.text, doc_id=d.doc_id, title=d.title)
+            indexes[d.doc_id] = idx
+        items = [q for d in docs for q in by_doc.get(d.doc_id, [])]
+        for q in progress(items) if progress else items:
+            started = time.perf_counter()
+            ans = indexes[q.doc_id].answer(q.question, k=k)
+            latency = (time.perf_counter() - started) * 1000
+            run.results.append(score(q, ans, texts[q.doc_id], latency, texts))
+    return run
+
+
+# -- baseline gate -------------------------------------------------------------
+def regressions(
+    metrics: dict[str, dict[str, dict[str, float]]],
+    baseline: dict[str, dict[str, dict[str, float]]],
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> list[str]:
+    """Every gated metric that fell more than ``tolerance`` below its baseline."""
+    dropped = []
+    for set_name, kinds in baseline.items():
+        for kind, figures in kinds.items():
+            for metric, base in figures.items():
+                if metric in NOT_GATED:
+                    continue
+                now = metrics.get(set_name, {}).get(kind, {}).get(metric)
+                if now is None:
+                    continue
+                worse = now - base if metric in LOWER_IS_BETTER else base - now
+                if worse > tolerance + 1e-9:
+                    dropped.append(f"{set_name}/{kind}/{metric}: {now:.4f} (baseline {base:.4f})")
+    return dropped
+
+
+# -- reports -------------------------------------------------------------------
+def write_json(path: str | Path, runs: list[EvalRun]) -> None:
+    data = {r.name: {"metrics": r.metrics(), "results": [asdict(x) for x in r.results]} for r in runs}
+    Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def write_markdown(path: str | Path, runs: list[EvalRun], chart: str | None = None) -> None:
+    """Metrics tables, then every failed question with askdoc's answer and the gold."""
+    lines = ["# askdoc eval report", ""]
+    if chart:
+        lines += [f"![metrics by kind]({chart})", ""]
+    for run in runs:
+        metrics = run.metrics()
+        cols = ["hit@1", "recall@5", "mrr", "abstention_recall", "false_abstention", "answer_or_abstain"]
+        lines += [f"## {run.name}", "", "| kind | n | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
+        for kind, m in metrics.items():
+            cells = [f"{m[c]:.3f}" if c in m else "" for c in cols]
+            lines.append(f"| {kind} | {int(m['questions'])} | " + " | ".join(cells) + " |")
+        failed = [r for r in run.results if (r.answerable and not r.hit) or (not r.answerable and r.found)]
+        lines += ["", f"### Failed questions ({len(failed)})", ""]
+        for r in failed:
+            said = f"“{r.text}”" if r.found else "(abstained)"
+            gold = " / ".join(f"“{g}”" for g in r.gold) if r.answerable else "(unanswerable)"
+            lines += [f"- **{r.id}** [{r.kind}] {r.question}", f"  - askdoc ({r.confidence:.2f}): {said}"]
+            lines += [f"  - gold: {gold}"]
+        lines.append("")
+    Path(path).write_text("\n".join(lines), encoding="utf-8")
+
+
+def write_chart(path: str | Path, runs: list[EvalRun]) -> None:
+    """A PNG bar chart of the main metrics by question kind."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(runs), 1, figsize=(10, 3.6 * len(runs)), squeeze=False)
+    names = ["hit@1", "recall@5", "abstention_recall"]
+    for ax, run in zip(axes[:, 0], runs):
+        metrics = run.metrics()
+        kinds = list(metrics)
+        width = 0.8 / len(names)
+        for i, name in enumerate(names):
+            values = [metrics[k].get(name, 0.0) for k in kinds]
+            ax.bar([x + i * width for x in range(len(kinds))], values, width, label=name)
+        ax.set_xticks([x + width for x in range(len(kinds))], kinds, rotation=15)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(run.name)
+        ax.legend(loc="lower right", fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
