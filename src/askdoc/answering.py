@@ -2,18 +2,24 @@
 
 (Named answering, not answer, because ``askdoc.answer`` is the public function.)
 
-Every sentence of the retrieved passages is scored on
+Every sentence of the retrieved passages (plus each document's lead: title,
+byline, first paragraph) gets a feature vector (`FEATURES`):
 
-- its embedding's cosine with the question, alone and blended with its
-  neighbours' (context often carries the subject of a terse sentence);
-- lexical coverage: the idf-weighted share of the question's terms it holds;
-- the retrieval score of the best passage that contains it;
-- an answer-type cue: a "when" question wants a date, "how many" a number,
-  "who" a name, "where" a place.
+- its embedding's cosine with the question, alone, blended with its
+  neighbours', and the neighbours' best (context carries a terse sentence's subject);
+- lexical coverage: the idf-weighted share of the question's terms it holds,
+  and the weightiest question term it lacks;
+- the fused retrieval score and rank of the best passage that contains it;
+- answer-type cues: a "when" question wants a date the question does not
+  already name, "how many" a number, "what does X stand for" a spelled-out X,
+  "who wrote" a byline;
+- whether it is the title or the byline, and whether the question asks for one.
 
-The best sentence is quoted verbatim, with the adjacent one when that scores
-nearly as well. Confidence is a logistic function of the evidence; below the
-threshold askdoc abstains and returns only the passages.
+A logistic model turns the features into the probability that the sentence
+holds the answer. A second one judges, from the best sentence and how far it
+stands out, whether the documents answer the question at all: its output is
+the confidence, and below the threshold askdoc abstains. Both were fitted on
+SQuAD v2.0 / XQuAD data with ``eval/fit_weights.py``.
 """
 
 from __future__ import annotations
@@ -25,16 +31,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .ingest import BYLINE
 from .records import Answer, Citation, Passage, Span
 from .retrieve import terms
 
-#: Weights of the sentence score.
-W_DENSE, W_CONTEXT, W_LEXICAL, W_PASSAGE = 1.0, 0.35, 0.6, 0.25
-#: A neighbour joins the answer when it scores at least this share of the best.
-DEFAULT_JOIN_RATIO = 0.92
-#: Logistic confidence: weights of (cosine, lexical coverage, type cue) and bias.
-CONF_WEIGHTS = (9.0, 4.0, 1.5)
-CONF_BIAS = -5.2
+FEATURES = (
+    "dense", "context", "neighbour", "lexical", "lexical_ctx", "missing", "passage", "passage_rr",
+    "cue_strong", "cue_weak", "length", "dense_gap", "lexical_gap", "role_match", "role_other",
+)  # fmt: skip
+#: Sentence model: weights per feature, then the bias.
+SENTENCE_WEIGHTS = (
+    6.0, 2.0, 0.5, 3.0, 1.0, -0.5, 1.0, 0.5,
+    1.5, 0.3, 0.0, 4.0, 2.0, 3.0, -1.5,
+)  # fmt: skip
+SENTENCE_BIAS = -7.0
+ABSTAIN_FEATURES = ("p_top", "p_gap", "dense", "lexical", "missing", "cue_expected", "cue_hit", "oov")
+ABSTAIN_WEIGHTS = (4.0, 1.0, 5.0, 3.0, -1.0, -0.5, 1.0, -3.0)
+ABSTAIN_BIAS = -5.0
+#: A neighbour joins the quote when its probability is at least this share of the best one's.
+DEFAULT_JOIN_RATIO = 0.7
+#: Sentences opening with these lean on the previous sentence, which joins the quote.
+_ANAPHOR = re.compile(
+    r"^[\"“'‘(]*(this|that|these|those|it|its|he|she|they|his|her|their|such|yet|but|however|thus|therefore|"
+    r"hence|also|the latter|the former)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +67,19 @@ class Candidate:
     span: Span
     vec: np.ndarray
     passage_score: float
-    context_vec: np.ndarray | None = None
+    passage_rank: int
+    context_vec: np.ndarray
+    neighbour_vecs: tuple[np.ndarray, ...] = ()
+    neighbour_text: str = ""
+    role: str = "body"  # "title", "byline" or "body"
+
+
+@dataclass(frozen=True)
+class Cue:
+    """What an answer to a kind of question contains; strong cues nearly decide."""
+
+    pattern: re.Pattern
+    strong: bool
 
 
 _YEAR = r"\b(1[0-9]{3}|20[0-9]{2})s?\b"
@@ -57,41 +90,32 @@ _NUMBER = (
     r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
     r"fifty|hundred|thousand|million|billion|dozen|dozens|half|several)\b"
 )
-
-
-@dataclass(frozen=True)
-class Cue:
-    """What an answer to a kind of question contains, and how much that tells."""
-
-    pattern: re.Pattern
-    weight: float
-
-
 _CUES: list[tuple[re.Pattern, Cue]] = [
     (
         re.compile(r"^\s*(when|what (year|date|day|month|time|decade|century)|since when|in which year)\b", re.I),
-        Cue(re.compile(f"{_YEAR}|{_MONTH}|\\b(century|decade|today|yesterday|ago)\\b", re.I), 0.2),
+        Cue(re.compile(f"{_YEAR}|{_MONTH}|\\b(century|decade|today|yesterday|ago)\\b", re.I), True),
     ),
     (
         re.compile(r"\bhow (many|much|long|old|large|big|far|often)\b|\bwhat (number|percentage|amount)\b", re.I),
-        Cue(re.compile(_NUMBER, re.I), 0.2),
+        Cue(re.compile(_NUMBER, re.I), True),
     ),
-    # Bylines: "Author: X", "By X", "The writer is ...".
     (
         re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|written by)\b", re.I),
-        Cue(re.compile(r"^\s*(author|by)\b|\b(writer|author|columnist|correspondent)\b", re.I), 0.5),
+        Cue(re.compile(r"^\s*(author|by)\b|\b(writer|author|columnist|correspondent)\b", re.I), True),
     ),
     (
         re.compile(r"^\s*(who|whom|whose)\b|\bwhich (person|people|leader|country|organi[sz]ation)\b", re.I),
-        Cue(re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+|\b[A-Z]{2,}\b"), 0.1),
+        Cue(re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+|\b[A-Z]{2,}\b"), False),
     ),
     (
         re.compile(r"^\s*where\b|\b(in|at) which (city|country|place|venue)\b", re.I),
-        Cue(re.compile(r"\b(in|at|from|near)\s+(the\s+)?[A-Z]"), 0.1),
+        Cue(re.compile(r"\b(in|at|from|near)\s+(the\s+)?[A-Z]\w*"), False),
     ),
 ]
 _EXPANDS = re.compile(r"\b(stand for|short for|abbreviation|acronym|full (name|form)|expand)", re.I)
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,9}\b")
+_ASKS_TITLE = re.compile(r"\b(title|headline)\b", re.I)
+_ASKS_BYLINE = re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|written by)\b", re.I)
 
 
 def answer_cue(question: str) -> Cue | None:
@@ -101,20 +125,111 @@ def answer_cue(question: str) -> Cue | None:
         # "What does NAM stand for?" wants "Non-Aligned Movement (NAM)" or "NAM (Non-...)".
         a = re.escape(acronym.group())
         spelled = rf"[A-Z][\w-]*(\s+\w[\w-]*){{0,8}}\s*\({a}\)|\b{a}\s*\([A-Z]|\b{a} (stands|is short) for"
-        return Cue(re.compile(spelled), 0.5)
+        return Cue(re.compile(spelled), True)
     for asks, cue in _CUES:
         if asks.search(question):
             return cue
     return None
 
 
-def lexical_coverage(q_terms: Sequence[str], sentence: str, idf: Callable[[str], float]) -> float:
-    """The idf-weighted share of the question's terms found in ``sentence``."""
+def _cue_hit(cue: Cue, sentence: str, question_lower: str) -> bool:
+    # The answer is new information: a date or name the question already states does not count.
+    return any(m.group().strip().lower() not in question_lower for m in cue.pattern.finditer(sentence))
+
+
+def asked_role(question: str) -> str:
+    if _ASKS_BYLINE.search(question):
+        return "byline"
+    if _ASKS_TITLE.search(question):
+        return "title"
+    return ""
+
+
+def sentence_role(text: str, number: int, title: str) -> str:
+    """Title (the first sentence, equal to the document's title), byline, or body."""
+    if number == 0 and text.strip() == title.strip():
+        return "title"
+    return "byline" if BYLINE.match(text) else "body"
+
+
+def _coverage(q_terms: set[str], have: set[str], idf: Callable[[str], float]) -> tuple[float, float]:
+    """Idf-weighted share of the question's terms present, and the largest idf missing."""
     if not q_terms:
-        return 0.0
-    have = set(terms(sentence))
-    total = sum(idf(t) for t in set(q_terms))
-    return sum(idf(t) for t in set(q_terms) if t in have) / total if total else 0.0
+        return 0.0, 0.0
+    total = sum(idf(t) for t in q_terms)
+    got = sum(idf(t) for t in q_terms if t in have)
+    missing = max((idf(t) for t in q_terms if t not in have), default=0.0)
+    return (got / total if total else 0.0), missing
+
+
+def features(
+    question: str,
+    qvec: np.ndarray,
+    candidates: Sequence[Candidate],
+    doc_texts: dict[str, str],
+    idf: Callable[[str], float],
+) -> np.ndarray:
+    """One row of `FEATURES` per candidate."""
+    q_terms = set(terms(question))
+    q_lower = question.lower()
+    cue = answer_cue(question)
+    role = asked_role(question)
+    rows = []
+    for c in candidates:
+        text = doc_texts[c.doc_id][c.span.start : c.span.end]
+        own = set(terms(text))
+        lexical, missing = _coverage(q_terms, own, idf)
+        lexical_ctx, _ = _coverage(q_terms, own | set(terms(c.neighbour_text)), idf)
+        hit = cue is not None and _cue_hit(cue, text, q_lower)
+        rows.append(
+            [
+                float(c.vec @ qvec),
+                float(c.context_vec @ qvec),
+                max((float(v @ qvec) for v in c.neighbour_vecs), default=0.0),
+                lexical,
+                lexical_ctx,
+                missing / 10.0,
+                c.passage_score,
+                1.0 / c.passage_rank,
+                float(hit and cue.strong),
+                float(hit and not cue.strong),
+                math.log1p(len(own)) / 4.0,
+                0.0,
+                0.0,
+                float(bool(role) and c.role == role),
+                float(c.role != "body" and c.role != role),
+            ]
+        )
+    x = np.array(rows, dtype=np.float64).reshape(len(candidates), len(FEATURES))
+    if len(x):
+        # How far each sentence trails the best one: relative evidence ranks better than absolute.
+        x[:, 11] = x[:, 0] - x[:, 0].max()
+        x[:, 12] = x[:, 3] - x[:, 3].max()
+    return x
+
+
+def _sigmoid(z: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def sentence_probabilities(x: np.ndarray) -> np.ndarray:
+    return _sigmoid(x @ np.asarray(SENTENCE_WEIGHTS) + SENTENCE_BIAS)
+
+
+def abstain_features(x: np.ndarray, p: np.ndarray, oov: float, cue_expected: bool) -> np.ndarray:
+    """What the confidence model sees: the best sentence and how far it stands out."""
+    best = int(np.argmax(p))
+    second = float(np.partition(p, -2)[-2]) if len(p) > 1 else 0.0
+    f = FEATURES.index
+    hit = x[best, f("cue_strong")] + x[best, f("cue_weak")]
+    return np.array(
+        [p[best], p[best] - second, x[best, f("dense")], x[best, f("lexical")], x[best, f("missing")],
+         float(cue_expected), float(hit > 0), oov],
+    )  # fmt: skip
+
+
+def confidence(g: np.ndarray) -> float:
+    return float(_sigmoid(g @ np.asarray(ABSTAIN_WEIGHTS) + ABSTAIN_BIAS))
 
 
 def select(
@@ -125,38 +240,37 @@ def select(
     doc_texts: dict[str, str],
     doc_titles: dict[str, tuple[str, str | None]],
     idf: Callable[[str], float],
+    oov: float,
     min_confidence: float,
 ) -> Answer:
-    """Choose and cite the answering sentence(s), or abstain."""
+    """Choose and cite the answering sentence(s), or abstain.
+
+    ``oov`` is the idf-weighted share of the question's terms that occur
+    nowhere in the searched documents.
+    """
     if not candidates:
         return _abstain(question, passages, 0.0, "no passage was retrieved")
-    q_terms = terms(question)
-    cue = answer_cue(question)
-    vecs = np.stack([c.vec for c in candidates])
-    dense = vecs @ qvec
-    ctx = np.array([float(c.context_vec @ qvec) if c.context_vec is not None else d for c, d in zip(candidates, dense)])
-    lex = np.array([lexical_coverage(q_terms, _text(c, doc_texts), idf) for c in candidates])
-    cue_hit = np.array(
-        [0.5 if cue is None else float(bool(cue.pattern.search(_text(c, doc_texts)))) for c in candidates]
-    )
-    cue_weight = cue.weight if cue else 0.0
-    pscore = np.array([c.passage_score for c in candidates])
-    score = W_DENSE * dense + W_CONTEXT * ctx + W_LEXICAL * lex + W_PASSAGE * pscore + cue_weight * cue_hit
-    best = int(np.argmax(score))
-    z = CONF_WEIGHTS[0] * dense[best] + CONF_WEIGHTS[1] * lex[best] + CONF_WEIGHTS[2] * (cue_hit[best] - 0.5)
-    confidence = round(1.0 / (1.0 + math.exp(-(z + CONF_BIAS))), 4)
-    if confidence < min_confidence:
-        return _abstain(question, passages, confidence, "the best matching sentence is weak evidence")
+    x = features(question, qvec, candidates, doc_texts, idf)
+    p = sentence_probabilities(x)
+    best = int(np.argmax(p))
+    conf = round(confidence(abstain_features(x, p, oov, answer_cue(question) is not None)), 4)
+    if conf < min_confidence:
+        return _abstain(question, passages, conf, "no sentence answers the question with enough evidence")
 
-    chosen = [best]
-    by_pos = {(c.doc_id, c.number): i for i, c in enumerate(candidates)}
     b = candidates[best]
+    text = doc_texts[b.doc_id]
+    by_pos = {(c.doc_id, c.number): i for i, c in enumerate(candidates)}
+    chosen = [best]
     for nb in (b.number - 1, b.number + 1):
         i = by_pos.get((b.doc_id, nb))
-        if i is not None and score[i] >= DEFAULT_JOIN_RATIO * score[best]:
+        if i is not None and p[i] >= DEFAULT_JOIN_RATIO * p[best]:
             chosen.append(i)
+    prev = by_pos.get((b.doc_id, b.number - 1))
+    if prev is not None and prev not in chosen and _ANAPHOR.match(text[b.span.start : b.span.end]):
+        between = text[candidates[prev].span.end : b.span.start]
+        if "\n\n" not in between.replace("\r", ""):  # the same paragraph
+            chosen.append(prev)
     chosen.sort(key=lambda i: candidates[i].number)
-    text = doc_texts[b.doc_id]
     title, source = doc_titles.get(b.doc_id, (b.doc_id, None))
     citations = [
         Citation(
@@ -166,16 +280,12 @@ def select(
             start=candidates[i].span.start,
             end=candidates[i].span.end,
             quote=text[candidates[i].span.start : candidates[i].span.end],
-            score=round(float(score[i]), 4),
+            score=round(float(p[i]), 4),
         )
         for i in chosen
     ]
     answer_text = text[citations[0].start : citations[-1].end]
-    return Answer(question, True, answer_text, confidence, citations, passages)
-
-
-def _text(c: Candidate, doc_texts: dict[str, str]) -> str:
-    return doc_texts[c.doc_id][c.span.start : c.span.end]
+    return Answer(question, True, answer_text, conf, citations, passages)
 
 
 def _abstain(question: str, passages: list[Passage], confidence: float, reason: str) -> Answer:

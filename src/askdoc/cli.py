@@ -112,6 +112,57 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from . import evaluate as ev
+
+    runs = []
+    progress = None
+    if not args.quiet:
+        from functools import partial
+
+        from tqdm import tqdm
+
+        progress = partial(tqdm, desc="questions", unit="q", leave=False, file=sys.stderr, disable=None)
+    if args.squad:
+        for path in args.squad:
+            docs, questions = ev.load_squad(path, args.limit)
+            name = "squad:" + os.path.splitext(os.path.basename(path))[0]
+            runs.append(ev.run_set(name, docs, questions, k=args.k, progress=progress))
+    if args.set or not args.squad:
+        for path in args.set or [str(ev.default_set_path())]:
+            doc, questions = ev.load_article_set(path)
+            runs.append(ev.run_set(ev.set_name(path), [doc], questions, k=args.k, progress=progress))
+    metrics = {run.name: run.metrics() for run in runs}
+    print(ev.format_table(runs))
+    if args.json:
+        ev.write_json(args.json, runs)
+    chart = args.chart
+    if args.report:
+        chart = chart or os.path.splitext(args.report)[0] + ".png"
+    if chart:
+        ev.write_chart(chart, runs)
+    if args.report:
+        rel = os.path.relpath(chart, os.path.dirname(os.path.abspath(args.report)) or ".")
+        ev.write_markdown(args.report, runs, rel)
+    baseline_path = args.baseline or str(ev.default_baseline_path())
+    if args.update_baseline:
+        ev.update_baseline(baseline_path, metrics)
+        print(f"baseline written: {baseline_path}")
+        return 0
+    baseline = ev.read_baseline(baseline_path)
+    if baseline is None:
+        print(f"no baseline at {baseline_path}; run with --update-baseline to create it", file=sys.stderr)
+        return 0
+    dropped = ev.regressions(metrics, baseline, args.tolerance)
+    if dropped:
+        print(f"askdoc: eval: {len(dropped)} metric(s) fell below the baseline:", file=sys.stderr)
+        for line in dropped:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print(f"all metrics within {args.tolerance} of the baseline ({baseline_path})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="askdoc",
@@ -135,6 +186,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
     p.add_argument("--doc", action="append", metavar="DOC_ID", help="only search this document (repeatable)")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="measure answer quality; exit 1 if a metric fell below the baseline")
+    p.add_argument("--set", action="append", metavar="JSONL", help="question set (default: eval/article.jsonl)")
+    p.add_argument("--squad", action="append", metavar="FILE", help="a SQuAD v1.1/v2.0 JSON file")
+    p.add_argument("--limit", type=int, metavar="N", help="with --squad: only the first N articles")
+    p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
+    p.add_argument("--json", metavar="PATH", help="write metrics and every result as JSON")
+    p.add_argument("--report", metavar="PATH.md", help="write a Markdown report of the failed questions, with a chart")
+    p.add_argument("--chart", metavar="PATH.png", help="write a PNG chart of the metrics by kind")
+    p.add_argument("--baseline", metavar="PATH", help="baseline figures (default: eval/baseline.json)")
+    p.add_argument("--update-baseline", action="store_true", help="rewrite the baseline with these figures")
+    p.add_argument("--tolerance", type=float, default=0.02, help="allowed drop below the baseline (default 0.02)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("docs", parents=[common], help="list the indexed documents")
     p.set_defaults(func=cmd_docs)

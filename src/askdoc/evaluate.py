@@ -86,6 +86,43 @@ class EvalRun:
 
 
 # -- loading -------------------------------------------------------------------
+_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "eval"
+
+
+def default_set_path() -> Path:
+    """The article question set in a source checkout's eval/ folder."""
+    return _EVAL_DIR / "article.jsonl"
+
+
+def default_baseline_path() -> Path:
+    return _EVAL_DIR / "baseline.json"
+
+
+def set_name(path: str | Path) -> str:
+    return Path(path).stem
+
+
+def load_article_set(path: str | Path) -> tuple[EvalDoc, list[EvalQuestion]]:
+    """A JSONL set about one document: the bundled article unless its first line names a ``document``."""
+    from .config import DEFAULT_ARTICLE
+    from .ingest import read_file
+
+    p = Path(path)
+    if not p.is_file():
+        raise EvalDataError(f"{p}: no such question set")
+    doc_path = DEFAULT_ARTICLE
+    first = p.read_text(encoding="utf-8").lstrip().split("\n", 1)[0]
+    try:
+        named = json.loads(first).get("document") if first else None
+    except ValueError:
+        named = None
+    if named:
+        doc_path = (p.parent / named).resolve()
+    d = read_file(doc_path)
+    doc = EvalDoc(d.doc_id, d.title, d.text)
+    return doc, load_jsonl(p, doc)
+
+
 def load_jsonl(path: str | Path, doc: EvalDoc) -> list[EvalQuestion]:
     """A JSONL question set about one document."""
     questions = []
@@ -98,6 +135,8 @@ def load_jsonl(path: str | Path, doc: EvalDoc) -> list[EvalQuestion]:
             continue
         try:
             rec = json.loads(line)
+            if "question" not in rec and "document" in rec:
+                continue  # the header line naming the document
             answerable = bool(rec["answerable"])
             answers = (rec["answer"],) if answerable else ()
             spans = ((int(rec["start"]), int(rec["end"])),) if answerable else ()
@@ -128,11 +167,17 @@ def load_squad(path: str | Path, limit: int | None = None) -> tuple[list[EvalDoc
             for qa in para["qas"]:
                 impossible = bool(qa.get("is_impossible", False)) or not qa.get("answers")
                 answers = () if impossible else tuple(a["text"] for a in qa["answers"])
-                spans = () if impossible else tuple(
-                    (offset + a["answer_start"], offset + a["answer_start"] + len(a["text"])) for a in qa["answers"]
+                spans = (
+                    ()
+                    if impossible
+                    else tuple(
+                        (offset + a["answer_start"], offset + a["answer_start"] + len(a["text"])) for a in qa["answers"]
+                    )
                 )
                 kind = "unanswerable" if impossible else "answerable"
-                questions.append(EvalQuestion(str(qa["id"]), qa["question"], kind, doc_id, not impossible, answers, spans))
+                questions.append(
+                    EvalQuestion(str(qa["id"]), qa["question"], kind, doc_id, not impossible, answers, spans)
+                )
             parts.append(context)
             offset += len(context) + 2
         docs.append(EvalDoc(doc_id, title, "\n\n".join(parts)))
@@ -218,20 +263,13 @@ def run_set(
     **index_options: object,
 ) -> EvalRun:
     """Index ``docs`` in a fresh temporary index (one per document) and answer every question."""
-    from .index import Index
-
     run = EvalRun(name)
     by_doc: dict[str, list[EvalQuestion]] = defaultdict(list)
     for q in questions:
         by_doc[q.doc_id].append(q)
     texts = {d.doc_id: d.text for d in docs}
     with tempfile.TemporaryDirectory(prefix="askdoc-eval-") as tmp:
-        indexes = {}
-        for n, d in enumerate(docs):
-            # One index per document: a question is asked of its own article only.
-            idx = Index(tmp, name=f"eval-{n:04d}", **index_options)
-            idx.add_text(d.text, doc_id=d.doc_id, title=d.title)
-            indexes[d.doc_id] = idx
+        indexes = build_indexes(docs, tmp, **index_options)
         items = [q for d in docs for q in by_doc.get(d.doc_id, [])]
         for q in progress(items) if progress else items:
             started = time.perf_counter()
@@ -239,6 +277,18 @@ def run_set(
             latency = (time.perf_counter() - started) * 1000
             run.results.append(score(q, ans, texts[q.doc_id], latency, texts))
     return run
+
+
+def build_indexes(docs: list[EvalDoc], folder: str | Path, **index_options: object) -> dict:
+    """One index per document under ``folder``: a question is asked of its own article only."""
+    from .index import Index
+
+    indexes = {}
+    for n, d in enumerate(docs):
+        idx = Index(folder, name=f"eval-{n:04d}", **index_options)
+        idx.add_text(d.text, doc_id=d.doc_id, title=d.title)
+        indexes[d.doc_id] = idx
+    return indexes
 
 
 # -- baseline gate -------------------------------------------------------------
@@ -263,7 +313,62 @@ def regressions(
     return dropped
 
 
+def read_baseline(path: str | Path) -> dict | None:
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise EvalDataError(f"{p}: not a readable baseline ({exc})") from None
+
+
+def update_baseline(path: str | Path, metrics: dict) -> None:
+    """Store these sets' figures, keeping the other sets already in the file."""
+    data = read_baseline(path) or {}
+    for name, kinds in metrics.items():
+        data[name] = {kind: {k: v for k, v in m.items() if k not in NOT_GATED} for kind, m in kinds.items()}
+    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 # -- reports -------------------------------------------------------------------
+_TABLE_COLS = (
+    ("n", "questions", "{:.0f}"),
+    ("hit@1", "hit@1", "{:.3f}"),
+    ("R@1", "recall@1", "{:.3f}"),
+    ("R@3", "recall@3", "{:.3f}"),
+    ("R@5", "recall@5", "{:.3f}"),
+    ("MRR", "mrr", "{:.3f}"),
+    ("F1", "f1", "{:.3f}"),
+    ("abst.R", "abstention_recall", "{:.3f}"),
+    ("abst.P", "abstention_precision", "{:.3f}"),
+    ("false-abst", "false_abstention", "{:.3f}"),
+    ("ans|abst", "answer_or_abstain", "{:.3f}"),
+    ("cite", "citation_exactness", "{:.3f}"),
+    ("p50 ms", "latency_p50_ms", "{:.0f}"),
+    ("p95 ms", "latency_p95_ms", "{:.0f}"),
+)
+
+
+def format_table(runs: list[EvalRun]) -> str:
+    """A plain-text table of every set's metrics, overall and by kind."""
+    out = []
+    for run in runs:
+        rows = [["kind"] + [c[0] for c in _TABLE_COLS]]
+        for kind, m in run.metrics().items():
+            rows.append([kind] + [fmt.format(m[key]) if key in m else "–" for _, key, fmt in _TABLE_COLS])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        out.append(f"{run.name}")
+        for n, r in enumerate(rows):
+            out.append(
+                "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+            )
+            if n == 0:
+                out.append("  ".join("-" * w for w in widths))
+        out.append("")
+    return "\n".join(out)
+
+
 def write_json(path: str | Path, runs: list[EvalRun]) -> None:
     data = {r.name: {"metrics": r.metrics(), "results": [asdict(x) for x in r.results]} for r in runs}
     Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")

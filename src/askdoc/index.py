@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ from .config import DEFAULT_ARTICLE, Settings
 from .embed import Embedder
 from .errors import QuestionError, UnknownDocument
 from .ingest import make_document, read_file, slugify
-from .records import Answer, Document, IndexResult, Span
+from .records import Answer, Document, IndexResult, Passage, Span
 from .store import Store, StoredDocument, open_client, sentence_id
 
 #: Longest question accepted, in characters.
@@ -135,6 +137,14 @@ class Index:
     # -- questions -----------------------------------------------------------
     def answer(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Answer:
         """Answer from the indexed documents, quoting them; see `askdoc.answer`."""
+        r = self.retrieve(question, k, doc_ids)
+        return answer_stage.select(
+            r.question, r.qvec, r.candidates, r.passages, r.texts, r.titles, r.idf, r.oov,
+            self.settings.min_confidence,
+        )  # fmt: skip
+
+    def retrieve(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Retrieval:
+        """Passages and candidate sentences for a question (the answer stage's input)."""
         question = _check_question(question)
         k = k or self.settings.top_k
         docs = self._stored()
@@ -143,49 +153,70 @@ class Index:
                 raise UnknownDocument(f"no document {d!r} in the index")
         retriever = self._get_retriever()
         titles = {i: (d.document.title, d.document.source) for i, d in docs.items()}
+        texts = {i: d.document.text for i, d in docs.items()}
         qvec = self.embedder.encode_one(question)
         passages = retriever.search(question, qvec, k, titles, doc_ids)
-        candidates = self._candidates(passages, retriever)
-        return answer_stage.select(
-            question,
-            qvec,
-            candidates,
-            passages,
-            {i: d.document.text for i, d in docs.items()},
-            titles,
-            retriever.idf,
-            self.settings.min_confidence,
-        )
+        candidates = self._candidates(passages, retriever, texts, titles)
+        return Retrieval(question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question))
 
-    def _candidates(self, passages, retriever) -> list[answer_stage.Candidate]:
-        """The sentences of the passages, with their neighbours' vectors as context.
+    def _candidates(self, passages, retriever, texts, titles) -> list[answer_stage.Candidate]:
+        """The sentences of the passages, with their neighbours as context.
 
         Each document's lead chunk (title, byline, first paragraph) joins in
         with the weakest passage score: it carries what the whole document is
         about, which a question rarely repeats word for word.
         """
-        wanted: dict[tuple[str, int], float] = {}
-        floor = min((p.score for p in passages), default=0.0)
+        wanted: dict[tuple[str, int], tuple[float, int]] = {}
+        floor = (min((p.score for p in passages), default=0.0), len(passages) + 1)
         leads = [(f"{d}::0", d, floor) for d in dict.fromkeys(p.doc_id for p in passages)]
-        for chunk_id, doc_id, score in [(p.chunk_id, p.doc_id, p.score) for p in passages] + leads:
+        ranked = [(p.chunk_id, p.doc_id, (p.score, n)) for n, p in enumerate(passages, 1)]
+        for chunk_id, doc_id, prior in ranked + leads:
             meta = retriever.meta(chunk_id)
             if meta is None:
                 continue
             first, n = int(meta["first_sentence"]), int(meta["n_sentences"])
             for num in range(first, first + n):
-                wanted[(doc_id, num)] = max(wanted.get((doc_id, num), 0.0), score)
+                wanted.setdefault((doc_id, num), prior)  # passages come best first
         ids = {(d, m) for d, n in wanted for m in (n - 1, n, n + 1) if m >= 0}
         got = self.store.get_sentences([sentence_id(d, n) for d, n in sorted(ids)])
         out = []
-        for (doc_id, num), pscore in sorted(wanted.items()):
+        for (doc_id, num), (pscore, prank) in sorted(wanted.items()):
             own = got.get(sentence_id(doc_id, num))
             if own is None:
                 continue
-            neighbours = [got[s][1] for s in (sentence_id(doc_id, num - 1), sentence_id(doc_id, num + 1)) if s in got]
-            ctx = own[1] + 0.5 * sum(neighbours) if neighbours else own[1]
-            ctx = ctx / (np.linalg.norm(ctx) or 1.0)
-            out.append(answer_stage.Candidate(doc_id, num, own[0], own[1], pscore, ctx))
+            span, vec = own
+            near = [got[s] for s in (sentence_id(doc_id, num - 1), sentence_id(doc_id, num + 1)) if s in got]
+            ctx = vec + 0.5 * sum(v for _, v in near) if near else vec
+            text = texts[doc_id]
+            out.append(
+                answer_stage.Candidate(
+                    doc_id=doc_id,
+                    number=num,
+                    span=span,
+                    vec=vec,
+                    passage_score=pscore,
+                    passage_rank=prank,
+                    context_vec=ctx / (np.linalg.norm(ctx) or 1.0),
+                    neighbour_vecs=tuple(v for _, v in near),
+                    neighbour_text=" ".join(text[s.start : s.end] for s, _ in near),
+                    role=answer_stage.sentence_role(text[span.start : span.end], num, titles[doc_id][0]),
+                )
+            )
         return out
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Everything the answer stage needs for one question."""
+
+    question: str
+    qvec: np.ndarray
+    passages: list[Passage]
+    candidates: list[answer_stage.Candidate]
+    texts: dict[str, str]
+    titles: dict[str, tuple[str, str | None]]
+    idf: Callable[[str], float]
+    oov: float
 
 
 def _check_question(question: object) -> str:

@@ -32,6 +32,10 @@ _FURNITURE = re.compile(
 )
 _FURNITURE_MIN_FRACTION = 0.4
 _AUTHOR = re.compile(r"^\s*(?:author\s*:|by\s+)\s*(?P<name>[^\n]{2,80}?)\s*$", re.IGNORECASE | re.MULTILINE)
+#: A byline sentence: "Author: X", "By X", "The writer is ...".
+BYLINE = re.compile(
+    r"^\s*((author|by|written by|words by)\s*:?\s+\S|(the |about the )?(writer|author|columnist)( is|:)\s)", re.I
+)
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _SLUG = re.compile(r"[^a-z0-9]+")
 

@@ -81,6 +81,12 @@ class Retriever:
         """Smoothed inverse document frequency over chunks (unseen terms score high)."""
         return math.log(1.0 + (self._n + 1) / (self._df.get(term, 0) + 0.5))
 
+    def oov(self, question: str) -> float:
+        """The idf-weighted share of the question's terms found in no chunk at all."""
+        q = set(terms(question))
+        total = sum(self.idf(t) for t in q)
+        return sum(self.idf(t) for t in q if t not in self._df) / total if total else 1.0
+
     def bm25_ranking(self, question: str, n: int, doc_ids: Sequence[str] | None = None) -> list[int]:
         q = [t for t in terms(question) if t in self._vocab]
         if not q or not self.ids:

@@ -1,0 +1,155 @@
+"""Fit askdoc's sentence and abstention models (logistic regression) on SQuAD-format data.
+
+    python eval/fit_weights.py TRAIN.json [TRAIN2.json ...] [--cache features.npz]
+
+The sentence model learns which candidate sentence holds the answer from the
+answerable questions of every file; the abstention model learns, from files
+with unanswerable questions (SQuAD v2.0), whether the best sentence answers at
+all. Articles are split into two folds to report held-out figures; the printed
+weights, fitted on everything, go into ``src/askdoc/answering.py``. Role
+features (title/byline) never fire in SQuAD text and keep hand-set weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from askdoc import answering as A
+from askdoc import evaluate as ev
+
+HAND_SET = {"role_match": 3.0, "role_other": -1.5}
+
+
+def extract(paths: list[str], k: int) -> dict[str, np.ndarray]:
+    """Candidate features and labels for every question of every file."""
+    rows, labels, qids, folds, has_neg = [], [], [], [], []
+    g_oov, answerable, cue_expected = [], [], []
+    qn = 0
+    for path in paths:
+        docs, questions = ev.load_squad(path)
+        negatives = any(not q.answerable for q in questions)
+        with tempfile.TemporaryDirectory() as tmp:
+            indexes = ev.build_indexes(docs, tmp)
+            fold_of = {d.doc_id: n % 2 for n, d in enumerate(docs)}
+            for q in questions:
+                r = indexes[q.doc_id].retrieve(q.question, k=k)
+                if not r.candidates:
+                    continue
+                x = A.features(r.question, r.qvec, r.candidates, r.texts, r.idf)
+                text = r.texts[q.doc_id]
+                y = [any(a in text[c.span.start : c.span.end] for a in q.answers) for c in r.candidates]
+                rows.append(x)
+                labels.extend(y)
+                qids.extend([qn] * len(y))
+                folds.append(fold_of[q.doc_id] + (2 if path != paths[0] else 0))
+                has_neg.append(negatives)
+                g_oov.append(r.oov)
+                cue_expected.append(A.answer_cue(q.question) is not None)
+                answerable.append(q.answerable)
+                qn += 1
+        print(f"{path}: {len(questions)} questions", file=sys.stderr)
+    return {
+        "x": np.vstack(rows), "y": np.array(labels, dtype=float), "qid": np.array(qids),
+        "fold": np.array(folds), "has_neg": np.array(has_neg), "oov": np.array(g_oov),
+        "answerable": np.array(answerable), "cue_expected": np.array(cue_expected),
+    }  # fmt: skip
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, fixed: dict[int, float] | None = None):
+    """L2-regularised logistic regression by Newton's method; ``fixed`` columns keep given weights."""
+    fixed = fixed or {}
+    free = [j for j in range(x.shape[1]) if j not in fixed]
+    offset = sum(x[:, j] * w for j, w in fixed.items()) if fixed else np.zeros(len(x))
+    xf = np.hstack([x[:, free], np.ones((len(x), 1))])
+    w = np.zeros(xf.shape[1])
+    reg = np.full(xf.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-np.clip(xf @ w + offset, -30, 30)))
+        grad = xf.T @ (p - y) + reg * w
+        hess = (xf * (p * (1 - p))[:, None]).T @ xf + np.diag(reg + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    weights = np.zeros(x.shape[1])
+    weights[free] = w[:-1]
+    for j, v in fixed.items():
+        weights[j] = v
+    return weights, float(w[-1])
+
+
+def question_level(data, sw, sb, mask_q):
+    """Best-sentence probabilities, hits and abstention features per question."""
+    x, y, qid = data["x"], data["y"], data["qid"]
+    p = 1 / (1 + np.exp(-np.clip(x @ sw + sb, -30, 30)))
+    starts = np.flatnonzero(np.r_[True, qid[1:] != qid[:-1]])
+    ends = np.r_[starts[1:], len(qid)]
+    g, hit = [], []
+    for q in np.flatnonzero(mask_q):
+        a, b = starts[q], ends[q]
+        best = a + int(np.argmax(p[a:b]))
+        hit.append(bool(y[best]))
+        # The shipped function, so that training and serving see the same features.
+        g.append(A.abstain_features(x[a:b], p[a:b], data["oov"][q], data["cue_expected"][q]))
+    return np.array(g), np.array(hit)
+
+
+def fit(data, train_q: np.ndarray):
+    qid = data["qid"]
+    rows = train_q[qid] & data["answerable"][qid]
+    fixed = {A.FEATURES.index(n): v for n, v in HAND_SET.items()}
+    sw, sb = fit_logistic(data["x"][rows], data["y"][rows], l2=1.0, fixed=fixed)
+    abst_q = train_q & data["has_neg"]
+    g, hit = question_level(data, sw, sb, abst_q)
+    target = hit & data["answerable"][abst_q]
+    aw, ab = fit_logistic(g, target.astype(float), l2=1.0)
+    return sw, sb, aw, ab
+
+
+def report(data, sw, sb, aw, ab, test_q: np.ndarray, label: str, threshold: float = 0.5) -> None:
+    g, hit = question_level(data, sw, sb, test_q)
+    ans = data["answerable"][test_q]
+    conf = 1 / (1 + np.exp(-np.clip(g @ aw + ab, -30, 30)))
+    answered = conf >= threshold
+    top1 = hit[ans].mean() if ans.any() else float("nan")
+    has_ans = (hit & answered)[ans].mean() if ans.any() else float("nan")
+    no_ans = (~answered)[~ans].mean() if (~ans).any() else float("nan")
+    overall = ((hit & answered & ans).sum() + (~answered & ~ans).sum()) / len(ans)
+    print(
+        f"{label}: top-1 sentence {top1:.3f}  HasAns {has_ans:.3f}  NoAns {no_ans:.3f}  answer-or-abstain {overall:.3f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="+")
+    parser.add_argument("--cache", help="reuse (or write) extracted features here")
+    parser.add_argument("-k", type=int, default=5)
+    args = parser.parse_args()
+    if args.cache and Path(args.cache).exists():
+        data = dict(np.load(args.cache))
+    else:
+        data = extract(args.files, args.k)
+        if args.cache:
+            np.savez(args.cache, **data)
+    folds = data["fold"]
+    for held in (0, 1):
+        train = (folds % 2) != held
+        sw, sb, aw, ab = fit(data, train)
+        report(data, sw, sb, aw, ab, ~train & data["has_neg"], f"fold {held} held out (v2.0 articles)")
+        report(data, sw, sb, aw, ab, ~train & ~data["has_neg"], f"fold {held} held out (other files)")
+    sw, sb, aw, ab = fit(data, np.ones(len(folds), dtype=bool))
+    report(data, sw, sb, aw, ab, data["has_neg"], "all, in-sample (v2.0)")
+    fmt = ", ".join
+    print(f"SENTENCE_WEIGHTS = ({fmt(f'{w:.3f}' for w in sw)})\nSENTENCE_BIAS = {sb:.3f}")
+    print(f"ABSTAIN_WEIGHTS = ({fmt(f'{w:.3f}' for w in aw)})\nABSTAIN_BIAS = {ab:.3f}")
+
+
+if __name__ == "__main__":
+    main()
