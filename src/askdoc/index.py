@@ -88,13 +88,19 @@ class Index:
                 self.embedder.max_tokens,
                 self.embedder.count_tokens,
             )
-            sentences: dict[int, Span] = {}
+            sentences: dict[int, tuple[Span, int]] = {}  # number -> (span, first chunk holding it)
+            roles: list[str] = []
             for c in chunks:
                 for k, span in enumerate(c.sentences):
-                    sentences[c.first_sentence + k] = span
+                    sentences.setdefault(c.first_sentence + k, (span, c.index))
+                found = {
+                    answer_stage.sentence_role(doc.text[sp.start : sp.end], c.first_sentence + k, doc.title)
+                    for k, sp in enumerate(c.sentences)
+                }
+                roles.append(" ".join(sorted(found - {"body"})))
             ordered = [sentences[n] for n in range(len(sentences))]
-            vecs = self.embedder.encode([c.text for c in chunks] + [doc.text[s.start : s.end] for s in ordered])
-            self.store.put_document(doc, fp, chunks, vecs[: len(chunks)], ordered, vecs[len(chunks) :])
+            vecs = self.embedder.encode([c.text for c in chunks] + [doc.text[s.start : s.end] for s, _ in ordered])
+            self.store.put_document(doc, fp, chunks, roles, vecs[: len(chunks)], ordered, vecs[len(chunks) :])
             self._invalidate()
             return IndexResult(doc.doc_id, doc.title, "updated" if old else "added", len(chunks))
 
@@ -155,7 +161,7 @@ class Index:
         titles = {i: (d.document.title, d.document.source) for i, d in docs.items()}
         texts = {i: d.document.text for i, d in docs.items()}
         qvec = self.embedder.encode_one(question)
-        passages = retriever.search(question, qvec, k, titles, doc_ids)
+        passages = retriever.search(question, qvec, k, titles, doc_ids, answer_stage.asked_role(question))
         candidates = self._candidates(passages, retriever, texts, titles)
         return Retrieval(question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question))
 

@@ -68,6 +68,11 @@ class Retriever:
                 df[t] = df.get(t, 0) + 1
         self._n = n
         self._df = df
+        # Chunks holding a title or a byline, for questions that ask for one.
+        self._role_rows: dict[str, list[int]] = {}
+        for row, m in enumerate(self.metas):
+            for role in str(m.get("roles", "")).split():
+                self._role_rows.setdefault(role, []).append(row)
 
     def meta(self, chunk_id: str) -> dict | None:
         """A chunk's stored metadata (fetched if it was added after this index was built)."""
@@ -107,25 +112,51 @@ class Retriever:
         k: int,
         titles: dict[str, tuple[str, str | None]],
         doc_ids: Sequence[str] | None = None,
+        role: str = "",
     ) -> list[Passage]:
-        """Top ``k`` chunks by RRF of the dense and BM25 rankings."""
+        """Top ``k`` chunks by RRF of three rankings: chunk vectors, sentence vectors and BM25.
+
+        Sentence vectors find a chunk through one precise sentence that the
+        chunk's averaged vector dilutes. With ``role`` ("title" or "byline"),
+        the chunks holding one come first.
+        """
         n = max(k * CANDIDATES_PER_PASSAGE, 20)
         dense_ids, _, dense_texts, dense_metas = self.store.query_chunks(qvec, n, doc_ids)
+        info: dict[str, tuple[str, dict]] = {
+            cid: (text, meta) for cid, text, meta in zip(dense_ids, dense_texts, dense_metas)
+        }
+        rankings = [
+            dense_ids,
+            self.store.query_sentences(qvec, n * 2, doc_ids)[:n],
+            [self.ids[row] for row in self.bm25_ranking(question, n, doc_ids)],
+        ]
         fused: dict[str, float] = {}
-        info: dict[str, tuple[str, dict]] = {}
-        for rank, (cid, text, meta) in enumerate(zip(dense_ids, dense_texts, dense_metas)):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (DEFAULT_RRF_K + rank + 1)
-            info[cid] = (text, meta)
-        for rank, row in enumerate(self.bm25_ranking(question, n, doc_ids)):
-            cid = self.ids[row]
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (DEFAULT_RRF_K + rank + 1)
-            info.setdefault(cid, (self._texts[row], self.metas[row]))
-        best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-        # Scale so that a chunk ranked first by both retrievers scores 1.
-        top = 2.0 / (DEFAULT_RRF_K + 1)
+        for ranking in rankings:
+            for rank, cid in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (DEFAULT_RRF_K + rank + 1)
+        best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+        if role:
+            wanted = set(doc_ids or ())
+            firsts = [
+                self.ids[r] for r in self._role_rows.get(role, []) if not wanted or self.metas[r]["doc_id"] in wanted
+            ]
+            top = 1.0 + max(fused.values(), default=0.0)
+            best = [(cid, top) for cid in firsts] + [kv for kv in best if kv[0] not in set(firsts)]
+        best = best[:k]
+        # Scale so that a chunk ranked first by all three rankings scores 1.
+        scale = len(rankings) / (DEFAULT_RRF_K + 1)
+        missing = [cid for cid, _ in best if cid not in info and cid not in self._row]
+        fetched = self.store.get_chunks(missing) if missing else {}
         passages = []
         for cid, score in best:
-            text, meta = info[cid]
+            if cid in info:
+                text, meta = info[cid]
+            elif cid in self._row:
+                text, meta = self._texts[self._row[cid]], self.metas[self._row[cid]]
+            elif cid in fetched:
+                text, meta = fetched[cid]
+            else:
+                continue  # removed since the ranking was made
             title, source = titles.get(meta["doc_id"], (meta["doc_id"], None))
             passages.append(
                 Passage(
@@ -135,7 +166,7 @@ class Retriever:
                     start=int(meta["start"]),
                     end=int(meta["end"]),
                     text=text,
-                    score=round(score / top, 6),
+                    score=round(min(1.0, score / scale), 6),
                     section=meta.get("section", ""),
                     chunk_id=cid,
                 )

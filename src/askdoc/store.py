@@ -121,11 +121,16 @@ class Store:
         doc: Document,
         fingerprint: str,
         chunks: Sequence[Chunk],
+        roles: Sequence[str],
         chunk_vecs: np.ndarray,
-        sentences: Sequence[Span],
+        sentences: Sequence[tuple[Span, int]],
         sentence_vecs: np.ndarray,
     ) -> None:
-        """Replace everything stored for ``doc.doc_id`` with the given rows."""
+        """Replace everything stored for ``doc.doc_id`` with the given rows.
+
+        ``roles`` names the title/byline sentences each chunk holds; each
+        sentence comes with the index of the first chunk that holds it.
+        """
         self.delete_document(doc.doc_id)
         with self.errors():
             self._add(
@@ -142,8 +147,9 @@ class Store:
                         "section": c.section,
                         "first_sentence": c.first_sentence,
                         "n_sentences": len(c.sentences),
+                        "roles": role,
                     }
-                    for c in chunks
+                    for c, role in zip(chunks, roles)
                 ],
             )
             self._add(
@@ -151,7 +157,7 @@ class Store:
                 ids=[sentence_id(doc.doc_id, n) for n in range(len(sentences))],
                 embeddings=sentence_vecs,
                 documents=None,
-                metadatas=[{"doc_id": doc.doc_id, "start": s.start, "end": s.end} for s in sentences],
+                metadatas=[{"doc_id": doc.doc_id, "start": s.start, "end": s.end, "chunk": c} for s, c in sentences],
             )
             # The document row goes last: its presence marks a complete write.
             self.docs.upsert(
@@ -210,6 +216,20 @@ class Store:
             )
         sims = [1.0 - d for d in got["distances"][0]]
         return got["ids"][0], sims, got["documents"][0], got["metadatas"][0]
+
+    def query_sentences(self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
+        """Ids of the chunks holding the sentences nearest to ``vec``, best first, without repeats."""
+        with self.errors():
+            count = self.sentences.count()
+            if count == 0:
+                return []
+            got = self.sentences.query(
+                query_embeddings=[vec.tolist()],
+                n_results=min(n, count),
+                where=_doc_filter(doc_ids),
+                include=["metadatas"],
+            )
+        return list(dict.fromkeys(f"{m['doc_id']}::{m['chunk']}" for m in got["metadatas"][0]))
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, tuple[str, dict]]:
         with self.errors():
