@@ -1,6 +1,6 @@
 """Fit askdoc's sentence and abstention models (logistic regression) on SQuAD-format data.
 
-    python eval/fit_weights.py TRAIN.json [TRAIN2.json ...] [--cache features.npz]
+    python eval/fit_weights.py TRAIN.json [TRAIN2.json ...] [--cache retrievals.pkl]
 
 The sentence model learns which candidate sentence holds the answer from the
 answerable questions of every file; the abstention model learns, from files
@@ -13,6 +13,7 @@ features (title/byline) never fire in SQuAD text and keep hand-set weights.
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 import tempfile
 from pathlib import Path
@@ -25,38 +26,44 @@ from askdoc import evaluate as ev
 HAND_SET = {"role_match": 3.0, "role_other": -1.5}
 
 
-def extract(paths: list[str], k: int) -> dict[str, np.ndarray]:
-    """Candidate features and labels for every question of every file."""
-    rows, labels, qids, folds, has_neg = [], [], [], [], []
-    g_oov, answerable, cue_expected = [], [], []
-    qn = 0
-    for path in paths:
+def retrieve_all(paths: list[str], k: int) -> list[dict]:
+    """Each question's retrieval (candidates, texts, idf), gold answers and fold."""
+    items = []
+    for file_no, path in enumerate(paths):
         docs, questions = ev.load_squad(path)
         negatives = any(not q.answerable for q in questions)
+        fold_of = {d.doc_id: n % 2 for n, d in enumerate(docs)}
         with tempfile.TemporaryDirectory() as tmp:
             indexes = ev.build_indexes(docs, tmp)
-            fold_of = {d.doc_id: n % 2 for n, d in enumerate(docs)}
             for q in questions:
                 r = indexes[q.doc_id].retrieve(q.question, k=k)
-                if not r.candidates:
-                    continue
-                x = A.features(r.question, r.qvec, r.candidates, r.texts, r.idf)
-                text = r.texts[q.doc_id]
-                y = [any(a in text[c.span.start : c.span.end] for a in q.answers) for c in r.candidates]
-                rows.append(x)
-                labels.extend(y)
-                qids.extend([qn] * len(y))
-                folds.append(fold_of[q.doc_id] + (2 if path != paths[0] else 0))
-                has_neg.append(negatives)
-                g_oov.append(r.oov)
-                cue_expected.append(A.answer_cue(q.question) is not None)
-                answerable.append(q.answerable)
-                qn += 1
+                if r.candidates:
+                    items.append(
+                        {"question": q.question, "qvec": r.qvec, "candidates": r.candidates,
+                         "text": r.texts[q.doc_id], "doc_id": q.doc_id, "idf": r.idf, "oov": r.oov,
+                         "answers": q.answers, "answerable": q.answerable,
+                         "fold": fold_of[q.doc_id] + 2 * file_no, "has_neg": negatives}
+                    )  # fmt: skip
         print(f"{path}: {len(questions)} questions", file=sys.stderr)
+    return items
+
+
+def extract(items: list[dict]) -> dict[str, np.ndarray]:
+    """Candidate features and labels (the sentence holds a gold answer) for every question."""
+    rows, labels, qids, numbers = [], [], [], []
+    for qn, it in enumerate(items):
+        cands = it["candidates"]
+        x = A.features(it["question"], it["qvec"], cands, {it["doc_id"]: it["text"]}, it["idf"])
+        rows.append(x)
+        labels.extend(any(a in it["text"][c.span.start : c.span.end] for a in it["answers"]) for c in cands)
+        qids.extend([qn] * len(cands))
+        numbers.extend(c.number for c in cands)
     return {
         "x": np.vstack(rows), "y": np.array(labels, dtype=float), "qid": np.array(qids),
-        "fold": np.array(folds), "has_neg": np.array(has_neg), "oov": np.array(g_oov),
-        "answerable": np.array(answerable), "cue_expected": np.array(cue_expected),
+        "number": np.array(numbers),
+        "fold": np.array([it["fold"] for it in items]), "has_neg": np.array([it["has_neg"] for it in items]),
+        "oov": np.array([it["oov"] for it in items]), "answerable": np.array([it["answerable"] for it in items]),
+        "cue_expected": np.array([A.answer_cue(it["question"]) is not None for it in items]),
     }  # fmt: skip
 
 
@@ -133,11 +140,12 @@ def main() -> None:
     parser.add_argument("-k", type=int, default=5)
     args = parser.parse_args()
     if args.cache and Path(args.cache).exists():
-        data = dict(np.load(args.cache))
+        items = pickle.loads(Path(args.cache).read_bytes())
     else:
-        data = extract(args.files, args.k)
+        items = retrieve_all(args.files, args.k)
         if args.cache:
-            np.savez(args.cache, **data)
+            Path(args.cache).write_bytes(pickle.dumps(items))
+    data = extract(items)
     folds = data["fold"]
     for held in (0, 1):
         train = (folds % 2) != held

@@ -36,20 +36,25 @@ from .records import Answer, Citation, Passage, Span
 from .retrieve import terms
 
 FEATURES = (
-    "dense", "context", "neighbour", "lexical", "lexical_ctx", "missing", "passage", "passage_rr",
-    "cue_strong", "cue_weak", "length", "dense_gap", "lexical_gap", "role_match", "role_other",
+    "dense", "context", "neighbour", "lexical", "lexical_ctx", "missing", "bigram", "matched",
+    "passage", "passage_rr", "cue_strong", "cue_weak", "length",
+    "dense_gap", "lexical_gap", "dense_rr", "lexical_rr", "role_match", "role_other",
 )  # fmt: skip
 #: Sentence model: weights per feature, then the bias.
 SENTENCE_WEIGHTS = (
-    6.0, 2.0, 0.5, 3.0, 1.0, -0.5, 1.0, 0.5,
-    1.5, 0.3, 0.0, 4.0, 2.0, 3.0, -1.5,
+    1.5, 0.5, -1.0, 2.3, 1.1, 0.0, 0.5, 0.5,
+    0.5, 1.4, 0.5, 0.5, 1.8,
+    1.9, 1.5, 0.5, 0.5, 3.0, -1.5,
 )  # fmt: skip
-SENTENCE_BIAS = -7.0
+SENTENCE_BIAS = -5.7
 ABSTAIN_FEATURES = ("p_top", "p_gap", "dense", "lexical", "missing", "cue_expected", "cue_hit", "oov")
 ABSTAIN_WEIGHTS = (4.0, 1.0, 5.0, 3.0, -1.0, -0.5, 1.0, -3.0)
 ABSTAIN_BIAS = -5.0
-#: A neighbour joins the quote when its probability is at least this share of the best one's.
+#: A neighbour joins the quote when its probability is at least this share of the best one's,
+#: or of the lower share when the question asks two things ("..., and why ...?").
 DEFAULT_JOIN_RATIO = 0.7
+COMPOUND_JOIN_RATIO = 0.2
+_COMPOUND = re.compile(r"\b(and|or)\s+(what|why|how|who|whom|when|where|which|whose)\b|,\s*and\b", re.I)
 #: Sentences opening with these lean on the previous sentence, which joins the quote.
 _ANAPHOR = re.compile(
     r"^[\"“'‘(]*(this|that|these|those|it|its|he|she|they|his|her|their|such|yet|but|however|thus|therefore|"
@@ -170,16 +175,20 @@ def features(
     idf: Callable[[str], float],
 ) -> np.ndarray:
     """One row of `FEATURES` per candidate."""
-    q_terms = set(terms(question))
+    q_list = terms(question)
+    q_terms = set(q_list)
+    q_bigrams = set(zip(q_list, q_list[1:]))
     q_lower = question.lower()
     cue = answer_cue(question)
     role = asked_role(question)
     rows = []
     for c in candidates:
         text = doc_texts[c.doc_id][c.span.start : c.span.end]
-        own = set(terms(text))
+        s_list = terms(text)
+        own = set(s_list)
         lexical, missing = _coverage(q_terms, own, idf)
         lexical_ctx, _ = _coverage(q_terms, own | set(terms(c.neighbour_text)), idf)
+        bigram = len(q_bigrams & set(zip(s_list, s_list[1:]))) / len(q_bigrams) if q_bigrams else 0.0
         hit = cue is not None and _cue_hit(cue, text, q_lower)
         rows.append(
             [
@@ -189,11 +198,15 @@ def features(
                 lexical,
                 lexical_ctx,
                 missing / 10.0,
+                bigram,
+                min(len(q_terms & own), 5) / 5.0,
                 c.passage_score,
                 1.0 / c.passage_rank,
                 float(hit and cue.strong),
                 float(hit and not cue.strong),
                 math.log1p(len(own)) / 4.0,
+                0.0,
+                0.0,
                 0.0,
                 0.0,
                 float(bool(role) and c.role == role),
@@ -202,9 +215,14 @@ def features(
         )
     x = np.array(rows, dtype=np.float64).reshape(len(candidates), len(FEATURES))
     if len(x):
-        # How far each sentence trails the best one: relative evidence ranks better than absolute.
-        x[:, 11] = x[:, 0] - x[:, 0].max()
-        x[:, 12] = x[:, 3] - x[:, 3].max()
+        # Relative evidence: how far each sentence trails the best one, and its rank.
+        f = FEATURES.index
+        for col, gap, rr in (("dense", "dense_gap", "dense_rr"), ("lexical", "lexical_gap", "lexical_rr")):
+            values = x[:, f(col)]
+            x[:, f(gap)] = values - values.max()
+            ranks = np.empty(len(values))
+            ranks[np.argsort(-values, kind="stable")] = np.arange(1, len(values) + 1)
+            x[:, f(rr)] = 1.0 / ranks
     return x
 
 
@@ -260,11 +278,12 @@ def select(
     b = candidates[best]
     text = doc_texts[b.doc_id]
     by_pos = {(c.doc_id, c.number): i for i, c in enumerate(candidates)}
-    chosen = [best]
-    for nb in (b.number - 1, b.number + 1):
-        i = by_pos.get((b.doc_id, nb))
-        if i is not None and p[i] >= DEFAULT_JOIN_RATIO * p[best]:
-            chosen.append(i)
+    near = [by_pos[(b.doc_id, n)] for n in (b.number - 1, b.number + 1) if (b.doc_id, n) in by_pos]
+    ratio = DEFAULT_JOIN_RATIO
+    if _COMPOUND.search(question):
+        # A two-part question: the likelier neighbour may hold the second part.
+        near, ratio = sorted(near, key=lambda i: -p[i])[:1], COMPOUND_JOIN_RATIO
+    chosen = [best] + [i for i in near if p[i] >= ratio * p[best]]
     prev = by_pos.get((b.doc_id, b.number - 1))
     if prev is not None and prev not in chosen and _ANAPHOR.match(text[b.span.start : b.span.end]):
         between = text[candidates[prev].span.end : b.span.start]

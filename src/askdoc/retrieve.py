@@ -45,6 +45,17 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
+class Idf:
+    """Smoothed inverse document frequency over chunks; unseen terms score highest."""
+
+    def __init__(self, df: dict[str, int], n: int):
+        self.df = df
+        self.n = n
+
+    def __call__(self, term: str) -> float:
+        return math.log(1.0 + (self.n + 1) / (self.df.get(term, 0) + 0.5))
+
+
 class Retriever:
     """BM25 over every stored chunk, plus dense search in the store, fused."""
 
@@ -66,8 +77,7 @@ class Retriever:
         for toks in corpus:
             for t in set(toks):
                 df[t] = df.get(t, 0) + 1
-        self._n = n
-        self._df = df
+        self.idf = Idf(df, n)
         # Chunks holding a title or a byline, for questions that ask for one.
         self._role_rows: dict[str, list[int]] = {}
         for row, m in enumerate(self.metas):
@@ -82,15 +92,11 @@ class Retriever:
         got = self.store.get_chunks([chunk_id])
         return got[chunk_id][1] if chunk_id in got else None
 
-    def idf(self, term: str) -> float:
-        """Smoothed inverse document frequency over chunks (unseen terms score high)."""
-        return math.log(1.0 + (self._n + 1) / (self._df.get(term, 0) + 0.5))
-
     def oov(self, question: str) -> float:
         """The idf-weighted share of the question's terms found in no chunk at all."""
         q = set(terms(question))
         total = sum(self.idf(t) for t in q)
-        return sum(self.idf(t) for t in q if t not in self._df) / total if total else 1.0
+        return sum(self.idf(t) for t in q if t not in self.idf.df) / total if total else 1.0
 
     def bm25_ranking(self, question: str, n: int, doc_ids: Sequence[str] | None = None) -> list[int]:
         q = [t for t in terms(question) if t in self._vocab]
