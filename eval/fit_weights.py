@@ -91,7 +91,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, fixed: dict[int,
     return weights, float(w[-1])
 
 
-def question_level(data, sw, sb, mask_q):
+def question_level(data, items, sw, sb, mask_q):
     """Best-sentence probabilities, hits and abstention features per question."""
     x, y, qid = data["x"], data["y"], data["qid"]
     p = 1 / (1 + np.exp(-np.clip(x @ sw + sb, -30, 30)))
@@ -103,24 +103,28 @@ def question_level(data, sw, sb, mask_q):
         best = a + int(np.argmax(p[a:b]))
         hit.append(bool(y[best]))
         # The shipped function, so that training and serving see the same features.
-        g.append(A.abstain_features(x[a:b], p[a:b], data["oov"][q], data["cue_expected"][q]))
+        it = items[q]
+        c = it["candidates"][best - a]
+        sentence = it["text"][c.span.start : c.span.end]
+        context = f"{sentence} {c.neighbour_text}"
+        g.append(A.abstain_features(it["question"], sentence, context, x[a:b], p[a:b], it["oov"], it["idf"]))
     return np.array(g), np.array(hit)
 
 
-def fit(data, train_q: np.ndarray):
+def fit(data, items, train_q: np.ndarray):
     qid = data["qid"]
     rows = train_q[qid] & data["answerable"][qid]
     fixed = {A.FEATURES.index(n): v for n, v in HAND_SET.items()}
     sw, sb = fit_logistic(data["x"][rows], data["y"][rows], l2=1.0, fixed=fixed)
     abst_q = train_q & data["has_neg"]
-    g, hit = question_level(data, sw, sb, abst_q)
+    g, hit = question_level(data, items, sw, sb, abst_q)
     target = hit & data["answerable"][abst_q]
     aw, ab = fit_logistic(g, target.astype(float), l2=1.0)
     return sw, sb, aw, ab
 
 
-def report(data, sw, sb, aw, ab, test_q: np.ndarray, label: str, threshold: float = 0.5) -> None:
-    g, hit = question_level(data, sw, sb, test_q)
+def report(data, items, sw, sb, aw, ab, test_q: np.ndarray, label: str, threshold: float = 0.5) -> None:
+    g, hit = question_level(data, items, sw, sb, test_q)
     ans = data["answerable"][test_q]
     conf = 1 / (1 + np.exp(-np.clip(g @ aw + ab, -30, 30)))
     answered = conf >= threshold
@@ -149,11 +153,11 @@ def main() -> None:
     folds = data["fold"]
     for held in (0, 1):
         train = (folds % 2) != held
-        sw, sb, aw, ab = fit(data, train)
-        report(data, sw, sb, aw, ab, ~train & data["has_neg"], f"fold {held} held out (v2.0 articles)")
-        report(data, sw, sb, aw, ab, ~train & ~data["has_neg"], f"fold {held} held out (other files)")
-    sw, sb, aw, ab = fit(data, np.ones(len(folds), dtype=bool))
-    report(data, sw, sb, aw, ab, data["has_neg"], "all, in-sample (v2.0)")
+        sw, sb, aw, ab = fit(data, items, train)
+        report(data, items, sw, sb, aw, ab, ~train & data["has_neg"], f"fold {held} held out (v2.0 articles)")
+        report(data, items, sw, sb, aw, ab, ~train & ~data["has_neg"], f"fold {held} held out (other files)")
+    sw, sb, aw, ab = fit(data, items, np.ones(len(folds), dtype=bool))
+    report(data, items, sw, sb, aw, ab, data["has_neg"], "all, in-sample (v2.0)")
     fmt = ", ".join
     print(f"SENTENCE_WEIGHTS = ({fmt(f'{w:.3f}' for w in sw)})\nSENTENCE_BIAS = {sb:.3f}")
     print(f"ABSTAIN_WEIGHTS = ({fmt(f'{w:.3f}' for w in aw)})\nABSTAIN_BIAS = {ab:.3f}")

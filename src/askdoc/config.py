@@ -16,7 +16,7 @@ DEFAULT_CHUNK_OVERLAP = 40
 #: Passages retrieved per question.
 DEFAULT_TOP_K = 5
 #: Below this confidence askdoc abstains instead of answering.
-DEFAULT_MIN_CONFIDENCE = 0.5
+DEFAULT_MIN_CONFIDENCE = 0.1
 #: Embedding batch size.
 DEFAULT_BATCH_SIZE = 64
 #: Seconds to wait for a Chroma server before giving up.
