@@ -84,6 +84,7 @@ def test_eval_cli_reports_gates_and_is_deterministic(tmp_path):
     # Same code, same figures: the gate passes against the baseline it just wrote.
     again = run_cli(*args, "--json", str(out / "r2.json"))
     assert again.returncode == 0, again.stderr
+
     def quality(metrics):  # everything but the (noisy) latencies
         return {kind: {k: v for k, v in m.items() if "latency" not in k} for kind, m in metrics.items()}
 

@@ -163,6 +163,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from . import ui
+
+    idx = _index(args)
+    host = args.host or os.environ.get("GRADIO_SERVER_NAME") or ui.DEFAULT_HOST
+    port = args.port or int(os.environ.get("GRADIO_SERVER_PORT") or ui.DEFAULT_PORT)
+    print(f"askdoc: serving {len(idx.documents())} document(s) at http://{host}:{port}", file=sys.stderr)
+    ui.launch(host, port, index=idx)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="askdoc",
@@ -200,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=0.02, help="allowed drop below the baseline (default 0.02)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", parents=[common], help="open the browser chat (http://127.0.0.1:7860)")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1, or GRADIO_SERVER_NAME)")
+    p.add_argument("--port", type=int, help="port (default 7860, or GRADIO_SERVER_PORT)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("docs", parents=[common], help="list the indexed documents")
     p.set_defaults(func=cmd_docs)
