@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs askdoc's main job on the default article.
+# Sets everything up, then opens askdoc's browser chat on the default article
+# at http://127.0.0.1:7860 (arguments go to `askdoc serve`, e.g. --port 8080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-if [ $# -eq 0 ]; then set -- "Where was the summit held?"; fi
-.venv/bin/askdoc ask "$@"
+exec .venv/bin/python app.py "$@"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -36,12 +38,11 @@ def _chromium() -> str:
     return shutil.which("chromium") or pytest.fail("apt-get installed no chromium")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`python app.py` on a free loopback port, with its own index; stopped afterwards."""
+@contextlib.contextmanager
+def _start_app(folder, **extra_env: str):
+    """`python app.py` on a free loopback port with its own index; yields its URL and start time."""
     port = free_port()
-    folder = tmp_path_factory.mktemp("ui")
-    env = {**os.environ, "ASKDOC_INDEX_DIR": str(folder / "index"), "ASKDOC_MAX_UPLOAD_BYTES": "200000"}
+    env = {**os.environ, "ASKDOC_INDEX_DIR": str(folder / "index"), "ASKDOC_MAX_UPLOAD_BYTES": "200000", **extra_env}
     env.pop("GRADIO_SERVER_NAME", None)
     log = open(folder / "server.log", "wb")
     started = time.monotonic()
@@ -58,7 +59,7 @@ def server(tmp_path_factory):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"app did not start: {(folder / 'server.log').read_text()[-3000:]}")
                 time.sleep(0.5)
-        yield {"url": url, "started": started, "folder": folder}
+        yield {"url": url, "started": started}
     finally:
         proc.terminate()
         try:
@@ -66,6 +67,12 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with _start_app(tmp_path_factory.mktemp("ui")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +185,16 @@ def test_api_endpoint_with_gradio_client(server):
     assert c["quote"] in data["text"] and c["end"] - c["start"] == len(c["quote"])
     off = client.predict("What is the capital of France?", api_name="/answer")
     assert off["found"] is False and off["text"] == "" and off["passages"]
+
+
+def test_login_from_the_environment(tmp_path):
+    from gradio_client import Client
+
+    with _start_app(tmp_path, ASKDOC_AUTH="reader:s3cret") as running:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{running['url']}/config", timeout=10)
+        assert refused.value.code in (401, 403)
+        with pytest.raises(Exception):  # noqa: B017 (gradio_client raises plain ValueError/HTTP errors)
+            Client(running["url"], verbose=False).predict("When was NAM established?", api_name="/answer")
+        client = Client(running["url"], auth=("reader", "s3cret"), verbose=False)
+        assert "1961" in client.predict("When was NAM established?", api_name="/answer")["text"]

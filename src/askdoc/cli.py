@@ -114,6 +114,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from . import evaluate as ev
+    from . import report
 
     runs = []
     progress = None
@@ -133,17 +134,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
             doc, questions = ev.load_article_set(path)
             runs.append(ev.run_set(ev.set_name(path), [doc], questions, k=args.k, progress=progress))
     metrics = {run.name: run.metrics() for run in runs}
-    print(ev.format_table(runs))
+    print(report.format_table(runs))
     if args.json:
-        ev.write_json(args.json, runs)
+        report.write_json(args.json, runs)
     chart = args.chart
     if args.report:
         chart = chart or os.path.splitext(args.report)[0] + ".png"
     if chart:
-        ev.write_chart(chart, runs)
+        report.write_chart(chart, runs)
     if args.report:
         rel = os.path.relpath(chart, os.path.dirname(os.path.abspath(args.report)) or ".")
-        ev.write_markdown(args.report, runs, rel)
+        report.write_markdown(args.report, runs, rel)
     baseline_path = args.baseline or str(ev.default_baseline_path())
     if args.update_baseline:
         ev.update_baseline(baseline_path, metrics)

@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import AskdocError
@@ -329,95 +329,3 @@ def update_baseline(path: str | Path, metrics: dict) -> None:
     for name, kinds in metrics.items():
         data[name] = {kind: {k: v for k, v in m.items() if k not in NOT_GATED} for kind, m in kinds.items()}
     Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-# -- reports -------------------------------------------------------------------
-_TABLE_COLS = (
-    ("n", "questions", "{:.0f}"),
-    ("hit@1", "hit@1", "{:.3f}"),
-    ("R@1", "recall@1", "{:.3f}"),
-    ("R@3", "recall@3", "{:.3f}"),
-    ("R@5", "recall@5", "{:.3f}"),
-    ("MRR", "mrr", "{:.3f}"),
-    ("F1", "f1", "{:.3f}"),
-    ("abst.R", "abstention_recall", "{:.3f}"),
-    ("abst.P", "abstention_precision", "{:.3f}"),
-    ("false-abst", "false_abstention", "{:.3f}"),
-    ("ans|abst", "answer_or_abstain", "{:.3f}"),
-    ("cite", "citation_exactness", "{:.3f}"),
-    ("p50 ms", "latency_p50_ms", "{:.0f}"),
-    ("p95 ms", "latency_p95_ms", "{:.0f}"),
-)
-
-
-def format_table(runs: list[EvalRun]) -> str:
-    """A plain-text table of every set's metrics, overall and by kind."""
-    out = []
-    for run in runs:
-        rows = [["kind"] + [c[0] for c in _TABLE_COLS]]
-        for kind, m in run.metrics().items():
-            rows.append([kind] + [fmt.format(m[key]) if key in m else "–" for _, key, fmt in _TABLE_COLS])
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        out.append(f"{run.name}")
-        for n, r in enumerate(rows):
-            out.append(
-                "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
-            )
-            if n == 0:
-                out.append("  ".join("-" * w for w in widths))
-        out.append("")
-    return "\n".join(out)
-
-
-def write_json(path: str | Path, runs: list[EvalRun]) -> None:
-    data = {r.name: {"metrics": r.metrics(), "results": [asdict(x) for x in r.results]} for r in runs}
-    Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-
-
-def write_markdown(path: str | Path, runs: list[EvalRun], chart: str | None = None) -> None:
-    """Metrics tables, then every failed question with askdoc's answer and the gold."""
-    lines = ["# askdoc eval report", ""]
-    if chart:
-        lines += [f"![metrics by kind]({chart})", ""]
-    for run in runs:
-        metrics = run.metrics()
-        cols = ["hit@1", "recall@5", "mrr", "abstention_recall", "false_abstention", "answer_or_abstain"]
-        lines += [f"## {run.name}", "", "| kind | n | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
-        for kind, m in metrics.items():
-            cells = [f"{m[c]:.3f}" if c in m else "" for c in cols]
-            lines.append(f"| {kind} | {int(m['questions'])} | " + " | ".join(cells) + " |")
-        failed = [r for r in run.results if (r.answerable and not r.hit) or (not r.answerable and r.found)]
-        lines += ["", f"### Failed questions ({len(failed)})", ""]
-        for r in failed:
-            said = f"“{r.text}”" if r.found else "(abstained)"
-            gold = " / ".join(f"“{g}”" for g in r.gold) if r.answerable else "(unanswerable)"
-            lines += [f"- **{r.id}** [{r.kind}] {r.question}", f"  - askdoc ({r.confidence:.2f}): {said}"]
-            lines += [f"  - gold: {gold}"]
-        lines.append("")
-    Path(path).write_text("\n".join(lines), encoding="utf-8")
-
-
-def write_chart(path: str | Path, runs: list[EvalRun]) -> None:
-    """A PNG bar chart of the main metrics by question kind."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(runs), 1, figsize=(10, 3.6 * len(runs)), squeeze=False)
-    names = ["hit@1", "recall@5", "abstention_recall"]
-    for ax, run in zip(axes[:, 0], runs):
-        metrics = run.metrics()
-        kinds = list(metrics)
-        width = 0.8 / len(names)
-        for i, name in enumerate(names):
-            values = [metrics[k].get(name, 0.0) for k in kinds]
-            ax.bar([x + i * width for x in range(len(kinds))], values, width, label=name)
-        ax.set_xticks([x + width for x in range(len(kinds))], kinds, rotation=15)
-        ax.set_ylim(0, 1.05)
-        ax.set_title(run.name)
-        ax.legend(loc="lower right", fontsize=8)
-        ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -27,8 +27,8 @@ class Index:
     """A set of documents, indexed in Chroma, that can answer questions.
 
     ``Index(path)`` keeps an embedded store in ``path``; with ``chroma_url``
-    (or ``ASKDOC_CHROMA_URL``) it uses a Chroma server and ``name`` keeps
-    several indexes apart there.
+    (or, when no path is given, ``ASKDOC_CHROMA_URL``) it uses a Chroma server.
+    ``name`` keeps several indexes apart in one folder or server.
     """
 
     def __init__(
@@ -41,6 +41,8 @@ class Index:
         **overrides: object,
     ):
         base = settings or Settings.from_env()
+        if chroma_url is None and path is not None:
+            chroma_url = ""  # an explicit folder means the embedded store, whatever ASKDOC_CHROMA_URL says
         self.settings = base.with_(
             index_dir=Path(path) if path is not None else None, chroma_url=chroma_url, **overrides
         )
