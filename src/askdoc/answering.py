@@ -50,10 +50,10 @@ SENTENCE_WEIGHTS = (
 SENTENCE_BIAS = -6.407
 ABSTAIN_FEATURES = (
     "p_top", "p_gap", "dense", "lexical", "missing_ctx", "cue_expected", "cue_hit", "oov",
-    "negation", "names_missing", "numbers_missing",
+    "negation", "names_missing", "numbers_missing", "strong_cue_missing",
 )  # fmt: skip
-ABSTAIN_WEIGHTS = (0.349, 0.765, 3.316, 1.463, -0.286, -0.593, 0.810, 0.632, -3.585, -0.496, -1.961)
-ABSTAIN_BIAS = -3.860
+ABSTAIN_WEIGHTS = (0.356, 0.766, 3.313, 1.455, -0.288, -0.471, 0.689, 0.629, -3.584, -0.494, -1.959, -0.257)
+ABSTAIN_BIAS = -3.859
 #: The likelier neighbour joins the quote when its probability is at least this share of
 #: the best one's: a second sentence often completes the answer (measured on XQuAD and SQuAD).
 DEFAULT_JOIN_RATIO = 0.2
@@ -87,6 +87,8 @@ class Cue:
 
     pattern: re.Pattern
     strong: bool
+    #: The match must be new information (a date the question does not already name).
+    new_info: bool = True
 
 
 _YEAR = r"\b(1[0-9]{3}|20[0-9]{2})s?\b"
@@ -103,12 +105,14 @@ _CUES: list[tuple[re.Pattern, Cue]] = [
         Cue(re.compile(f"{_YEAR}|{_MONTH}|\\b(century|decade|today|yesterday|ago)\\b", re.I), True),
     ),
     (
-        re.compile(r"\bhow (many|much|long|old|large|big|far|often)\b|\bwhat (number|percentage|amount)\b", re.I),
+        re.compile(r"\bhow (many|much|old)\b|\bwhat (number|percentage|amount)\b", re.I),
         Cue(re.compile(_NUMBER, re.I), True),
     ),
+    # "How long/often/far" is often answered in words ("every morning"): a hint, not a rule.
+    (re.compile(r"\bhow (long|large|big|far|often)\b", re.I), Cue(re.compile(_NUMBER, re.I), False)),
     (
         re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|written by)\b", re.I),
-        Cue(re.compile(r"^\s*(author|by)\b|\b(writer|author|columnist|correspondent)\b", re.I), True),
+        Cue(re.compile(r"^\s*(author|by)\b|\b(writer|author|columnist|correspondent)\b", re.I), True, False),
     ),
     (
         re.compile(r"^\s*(who|whom|whose)\b|\bwhich (person|people|leader|country|organi[sz]ation)\b", re.I),
@@ -132,7 +136,7 @@ def answer_cue(question: str) -> Cue | None:
         # "What does NAM stand for?" wants "Non-Aligned Movement (NAM)" or "NAM (Non-...)".
         a = re.escape(acronym.group())
         spelled = rf"[A-Z][\w-]*(\s+\w[\w-]*){{0,8}}\s*\({a}\)|\b{a}\s*\([A-Z]|\b{a} (stands|is short) for"
-        return Cue(re.compile(spelled), True)
+        return Cue(re.compile(spelled), True, False)
     for asks, cue in _CUES:
         if asks.search(question):
             return cue
@@ -140,6 +144,8 @@ def answer_cue(question: str) -> Cue | None:
 
 
 def _cue_hit(cue: Cue, sentence: str, question_lower: str) -> bool:
+    if not cue.new_info:
+        return bool(cue.pattern.search(sentence))
     # The answer is new information: a date or name the question already states does not count.
     return any(m.group().strip().lower() not in question_lower for m in cue.pattern.finditer(sentence))
 
@@ -251,15 +257,18 @@ def abstain_features(
     second = float(np.partition(p, -2)[-2]) if len(p) > 1 else 0.0
     f = FEATURES.index
     hit = x[best, f("cue_strong")] + x[best, f("cue_weak")]
+    cue = answer_cue(question)
     have = set(terms(context))
     missing = max((idf(t) for t in set(terms(question)) if t not in have), default=0.0)
     names = [w for w in _NAME.findall(question.strip()) if w.lower() not in STOPWORDS]
     return np.array(
         [p[best], p[best] - second, x[best, f("dense")], x[best, f("lexical")], missing / 10.0,
-         float(answer_cue(question) is not None), float(hit > 0), oov,
+         float(cue is not None), float(hit > 0), oov,
          float(bool(_NEGATION.search(question)) and not _NEGATION.search(sentence)),
          float(sum(w not in context for w in names)),
-         float(sum(n not in context for n in _DIGITS.findall(question)))],
+         float(sum(n not in context for n in _DIGITS.findall(question))),
+         # "When ...?" answered by a sentence without a date is no answer.
+         float(cue is not None and cue.strong and hit == 0)],
     )  # fmt: skip
 
 
@@ -305,6 +314,11 @@ def select(
         if "\n\n" not in between.replace("\r", ""):  # the same paragraph
             chosen.append(prev)
     chosen.sort(key=lambda i: candidates[i].number)
+    cue = answer_cue(question)
+    quoted = text[candidates[chosen[0]].span.start : candidates[chosen[-1]].span.end]
+    if cue is not None and cue.strong and not _cue_hit(cue, quoted, question.lower()):
+        # A "when" question answered without a date (or "how many" without a number) is no answer.
+        return _abstain(question, passages, conf, "no retrieved sentence gives what the question asks for")
     title, source = doc_titles.get(b.doc_id, (b.doc_id, None))
     citations = [
         Citation(
