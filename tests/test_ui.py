@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import ROOT, free_port
+from .conftest import ROOT, free_port, serving
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = [
@@ -44,29 +44,11 @@ def _start_app(folder, **extra_env: str):
     port = free_port()
     env = {**os.environ, "ASKDOC_INDEX_DIR": str(folder / "index"), "ASKDOC_MAX_UPLOAD_BYTES": "200000", **extra_env}
     env.pop("GRADIO_SERVER_NAME", None)
-    log = open(folder / "server.log", "wb")
-    started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = started + 180
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"app did not start: {(folder / 'server.log').read_text()[-3000:]}")
-                time.sleep(0.5)
+    started = time.monotonic()
+    cmd = [sys.executable, "app.py", "--port", str(port)]
+    with serving(cmd, url, folder / "server.log", cwd=ROOT, env=env):
         yield {"url": url, "started": started}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -167,9 +167,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from . import ui
 
+    host, port = ui.address(args.host, args.port)
     idx = _index(args)
-    host = args.host or os.environ.get("GRADIO_SERVER_NAME") or ui.DEFAULT_HOST
-    port = args.port or int(os.environ.get("GRADIO_SERVER_PORT") or ui.DEFAULT_PORT)
     print(f"askdoc: serving {len(idx.documents())} document(s) at http://{host}:{port}", file=sys.stderr)
     ui.launch(host, port, index=idx)
     return 0

@@ -23,8 +23,9 @@ DEFAULT_BATCH_SIZE = 64
 DEFAULT_CHROMA_TIMEOUT = 5.0
 #: "auto" picks CUDA when available, else CPU.
 DEFAULT_DEVICE = "auto"
-#: Largest document accepted, in bytes.
+#: Largest document accepted, in bytes, and largest upload through the browser chat.
 DEFAULT_MAX_DOCUMENT_BYTES = 20_000_000
+DEFAULT_MAX_UPLOAD_BYTES = 10_000_000
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 #: The article indexed when the user has added nothing else.
@@ -56,6 +57,9 @@ class Settings:
     batch_size: int = DEFAULT_BATCH_SIZE
     chroma_timeout: float = DEFAULT_CHROMA_TIMEOUT
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    #: "user:password" turns on the browser chat's login.
+    auth: str = ""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -87,6 +91,8 @@ class Settings:
             raise ConfigError("top_k must be at least 1")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError("min_confidence must be between 0 and 1")
+        if self.auth and not all(self.auth.partition(":")[::2]):
+            raise ConfigError("ASKDOC_AUTH must be user:password")
         if self.batch_size < 1:
             raise ConfigError("batch_size must be at least 1")
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):

@@ -10,13 +10,11 @@ import html
 import os
 from pathlib import Path
 
-from .errors import AskdocError
+from .errors import AskdocError, ConfigError
 from .records import Answer
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-#: Uploads larger than this are refused (also enforced by Gradio itself).
-DEFAULT_MAX_UPLOAD_BYTES = 10_000_000
 ALL_DOCUMENTS = "All documents"
 EXAMPLES = [
     "Where was the summit held?",
@@ -123,11 +121,12 @@ def _details(anchor: str, summary: str, body: str, open_: bool) -> str:
 class ChatApp:
     """State and handlers behind the page; one shared `Index`."""
 
-    def __init__(self, index=None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES):
+    def __init__(self, index=None):
         from .index import default_index
 
         self.index = index or default_index()
-        self.max_upload_bytes = max_upload_bytes
+        # Uploads larger than this are refused (Gradio enforces it in the browser too).
+        self.max_upload_bytes = self.index.settings.max_upload_bytes
 
     def doc_text(self, doc_id: str) -> str:
         return self.index.document(doc_id).text
@@ -236,27 +235,29 @@ def build(app: ChatApp):
     return demo
 
 
-def launch(host: str | None = None, port: int | None = None, index=None, block: bool = True):
-    """Start the chat on ``host:port`` (default 127.0.0.1:7860, or GRADIO_SERVER_NAME/PORT)."""
+def address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
+    """Where to listen: the arguments, else GRADIO_SERVER_NAME/PORT, else 127.0.0.1:7860."""
     host = host or os.environ.get("GRADIO_SERVER_NAME") or DEFAULT_HOST
-    port = int(port or os.environ.get("GRADIO_SERVER_PORT") or DEFAULT_PORT)
-    max_upload = int(os.environ.get("ASKDOC_MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD_BYTES)
-    app = ChatApp(index, max_upload)
-    demo = build(app)
-    auth = None
-    if os.environ.get("ASKDOC_AUTH"):
-        user, _, password = os.environ["ASKDOC_AUTH"].partition(":")
-        if not user or not password:
-            from .errors import ConfigError
+    try:
+        return host, int(port or os.environ.get("GRADIO_SERVER_PORT") or DEFAULT_PORT)
+    except ValueError:
+        raise ConfigError(f"GRADIO_SERVER_PORT={os.environ['GRADIO_SERVER_PORT']!r} is not a port number") from None
 
-            raise ConfigError("ASKDOC_AUTH must be user:password")
-        auth = (user, password)
+
+def launch(host: str | None = None, port: int | None = None, index=None, block: bool = True):
+    """Start the chat on `address` (loopback unless told otherwise)."""
+    host, port = address(host, port)
+    app = ChatApp(index)
+    demo = build(app)
+    settings = app.index.settings
+    user, _, password = settings.auth.partition(":")
+    auth = (user, password) if settings.auth else None
     demo.queue(default_concurrency_limit=4)
     demo.launch(
         server_name=host,
         server_port=port,
         auth=auth,
-        max_file_size=max_upload,
+        max_file_size=app.max_upload_bytes,
         css=CSS,
         prevent_thread_lock=not block,
         quiet=True,
