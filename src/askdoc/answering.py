@@ -99,6 +99,7 @@ _NUMBER = (
     r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
     r"fifty|hundred|thousand|million|billion|dozen|dozens|half|several)\b"
 )
+_ASKS_BYLINE = re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|written by)\b", re.I)
 _CUES: list[tuple[re.Pattern, Cue]] = [
     (
         re.compile(r"^\s*(when|what (year|date|day|month|time|decade|century)|since when|in which year)\b", re.I),
@@ -111,7 +112,7 @@ _CUES: list[tuple[re.Pattern, Cue]] = [
     # "How long/often/far" is often answered in words ("every morning"): a hint, not a rule.
     (re.compile(r"\bhow (long|large|big|far|often)\b", re.I), Cue(re.compile(_NUMBER, re.I), False)),
     (
-        re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|written by)\b", re.I),
+        _ASKS_BYLINE,
         Cue(re.compile(r"^\s*(author|by)\b|\b(writer|author|columnist|correspondent)\b", re.I), True, False),
     ),
     (
@@ -126,7 +127,6 @@ _CUES: list[tuple[re.Pattern, Cue]] = [
 _EXPANDS = re.compile(r"\b(stand for|short for|abbreviation|acronym|full (name|form)|expand)", re.I)
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,9}\b")
 _ASKS_TITLE = re.compile(r"\b(title|headline)\b", re.I)
-_ASKS_BYLINE = re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|written by)\b", re.I)
 
 
 def answer_cue(question: str) -> Cue | None:
