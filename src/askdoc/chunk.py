@@ -17,7 +17,7 @@ from .records import Chunk, Document, Span
 
 #: Bumped whenever chunking changes in a way that alters chunk boundaries,
 #: so that stored indexes are rebuilt (it is part of the index fingerprint).
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 

@@ -17,7 +17,7 @@ from .embed import Embedder
 from .errors import QuestionError, UnknownDocument
 from .ingest import make_document, read_file, slugify
 from .records import Answer, Document, IndexResult, Passage, Span
-from .store import Store, StoredDocument, open_client, sentence_id
+from .store import Store, StoredDocument, chunk_key, open_client, sentence_key
 
 #: Longest question accepted, in characters.
 MAX_QUESTION_CHARS = 2000
@@ -139,7 +139,7 @@ class Index:
 
         with self._lock:
             if self._retriever is None:
-                self._retriever = Retriever(self.store)
+                self._retriever = Retriever(self.store, {i: d.gen for i, d in self._stored().items()})
             return self._retriever
 
     # -- questions -----------------------------------------------------------
@@ -176,7 +176,8 @@ class Index:
         """
         wanted: dict[tuple[str, int], tuple[float, int]] = {}
         floor = (min((p.score for p in passages), default=0.0), len(passages) + 1)
-        leads = [(f"{d}::0", d, floor) for d in dict.fromkeys(p.doc_id for p in passages)]
+        gens = retriever.gens
+        leads = [(chunk_key(d, gens[d], 0), d, floor) for d in dict.fromkeys(p.doc_id for p in passages)]
         ranked = [(p.chunk_id, p.doc_id, (p.score, n)) for n, p in enumerate(passages, 1)]
         for chunk_id, doc_id, prior in ranked + leads:
             meta = retriever.meta(chunk_id)
@@ -186,14 +187,18 @@ class Index:
             for num in range(first, first + n):
                 wanted.setdefault((doc_id, num), prior)  # passages come best first
         ids = {(d, m) for d, n in wanted for m in (n - 1, n, n + 1) if m >= 0}
-        got = self.store.get_sentences([sentence_id(d, n) for d, n in sorted(ids)])
+
+        def sid(doc_id: str, n: int) -> str:
+            return sentence_key(doc_id, gens[doc_id], n)
+
+        got = self.store.get_sentences([sid(d, n) for d, n in sorted(ids)])
         out = []
         for (doc_id, num), (pscore, prank) in sorted(wanted.items()):
-            own = got.get(sentence_id(doc_id, num))
+            own = got.get(sid(doc_id, num))
             if own is None:
                 continue
             span, vec = own
-            near = [got[s] for s in (sentence_id(doc_id, num - 1), sentence_id(doc_id, num + 1)) if s in got]
+            near = [got[s] for s in (sid(doc_id, num - 1), sid(doc_id, num + 1)) if s in got]
             ctx = vec + 0.5 * sum(v for _, v in near) if near else vec
             text = texts[doc_id]
             out.append(

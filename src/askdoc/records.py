@@ -48,10 +48,6 @@ class Chunk:
     sentences: tuple[Span, ...] = ()
     first_sentence: int = 0
 
-    @property
-    def chunk_id(self) -> str:
-        return f"{self.doc_id}::{self.index}"
-
 
 @dataclass(frozen=True)
 class Passage:

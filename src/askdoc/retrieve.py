@@ -57,13 +57,19 @@ class Idf:
 
 
 class Retriever:
-    """BM25 over every stored chunk, plus dense search in the store, fused."""
+    """BM25 over every current chunk, plus dense search in the store, fused.
 
-    def __init__(self, store: Store):
+    ``gens`` maps each document to its current generation (see `store`): rows
+    of any other generation are leftovers of an interrupted write and ignored.
+    """
+
+    def __init__(self, store: Store, gens: dict[str, str]):
         import bm25s
 
         self.store = store
-        self.ids, texts, self.metas = store.all_chunks()
+        self.gens = gens
+        rows = [r for r in zip(*store.all_chunks()) if self.current(r[2])]
+        self.ids, texts, self.metas = (list(col) for col in zip(*rows)) if rows else ([], [], [])
         self._row = {cid: i for i, cid in enumerate(self.ids)}
         self._texts = texts
         corpus = [terms(t) for t in texts]
@@ -83,6 +89,9 @@ class Retriever:
         for row, m in enumerate(self.metas):
             for role in str(m.get("roles", "")).split():
                 self._role_rows.setdefault(role, []).append(row)
+
+    def current(self, meta: dict) -> bool:
+        return self.gens.get(meta["doc_id"]) == meta.get("gen", "")
 
     def meta(self, chunk_id: str) -> dict | None:
         """A chunk's stored metadata (fetched if it was added after this index was built)."""
@@ -127,13 +136,12 @@ class Retriever:
         the chunks holding one come first.
         """
         n = max(k * CANDIDATES_PER_PASSAGE, 20)
-        dense_ids, _, dense_texts, dense_metas = self.store.query_chunks(qvec, n, doc_ids)
-        info: dict[str, tuple[str, dict]] = {
-            cid: (text, meta) for cid, text, meta in zip(dense_ids, dense_texts, dense_metas)
-        }
+        dense = [r for r in zip(*self.store.query_chunks(qvec, n, doc_ids)) if self.current(r[3])]
+        info: dict[str, tuple[str, dict]] = {cid: (text, meta) for cid, _, text, meta in dense}
+        sentence_hits = self.store.query_sentences(qvec, n * 2, doc_ids)
         rankings = [
-            dense_ids,
-            self.store.query_sentences(qvec, n * 2, doc_ids)[:n],
+            [cid for cid, *_ in dense],
+            [cid for cid in sentence_hits if cid.split("::")[1] == self.gens.get(cid.split("::")[0])][:n],
             [self.ids[row] for row in self.bm25_ranking(question, n, doc_ids)],
         ]
         fused: dict[str, float] = {}

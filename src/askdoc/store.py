@@ -7,6 +7,12 @@ One index is three collections sharing a prefix:
 - ``<prefix>-chunks``: chunk vectors for dense retrieval, text for BM25;
 - ``<prefix>-sentences``: sentence vectors, fetched by id to score answers.
 
+Every write of a document goes to a new *generation*: its chunk and sentence
+rows are added first, then the document row is switched to the new
+generation, then older generations are deleted. Readers only trust rows of
+the generation their document row names, so a write killed half-way leaves
+the previous version answering, and its orphans are swept by the next write.
+
 Embeddings are always passed in: Chroma's default embedding function would
 download a model.
 """
@@ -14,6 +20,7 @@ download a model.
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +41,7 @@ class StoredDocument:
     fingerprint: str
     chunks: int
     sentences: int
+    gen: str = ""
 
 
 def _settings():
@@ -126,16 +134,19 @@ class Store:
         sentences: Sequence[tuple[Span, int]],
         sentence_vecs: np.ndarray,
     ) -> None:
-        """Replace everything stored for ``doc.doc_id`` with the given rows.
+        """Replace everything stored for ``doc.doc_id`` with the given rows, atomically for readers.
 
         ``roles`` names the title/byline sentences each chunk holds; each
         sentence comes with the index of the first chunk that holds it.
         """
-        self.delete_document(doc.doc_id)
+        gen = uuid.uuid4().hex[:12]
         with self.errors():
+            old = self.docs.get(ids=[doc.doc_id], include=["metadatas"])
+            if old["ids"] and not old["metadatas"][0].get("gen"):
+                self.delete_document(doc.doc_id)  # written before generations existed
             self._add(
                 self.chunks,
-                ids=[c.chunk_id for c in chunks],
+                ids=[chunk_key(doc.doc_id, gen, c.index) for c in chunks],
                 embeddings=chunk_vecs,
                 documents=[c.text for c in chunks],
                 metadatas=[
@@ -148,18 +159,21 @@ class Store:
                         "first_sentence": c.first_sentence,
                         "n_sentences": len(c.sentences),
                         "roles": role,
+                        "gen": gen,
                     }
                     for c, role in zip(chunks, roles)
                 ],
             )
             self._add(
                 self.sentences,
-                ids=[sentence_id(doc.doc_id, n) for n in range(len(sentences))],
+                ids=[sentence_key(doc.doc_id, gen, n) for n in range(len(sentences))],
                 embeddings=sentence_vecs,
                 documents=None,
-                metadatas=[{"doc_id": doc.doc_id, "start": s.start, "end": s.end, "chunk": c} for s, c in sentences],
+                metadatas=[
+                    {"doc_id": doc.doc_id, "start": s.start, "end": s.end, "chunk": c, "gen": gen} for s, c in sentences
+                ],
             )
-            # The document row goes last: its presence marks a complete write.
+            # The switch: from here on readers use the new generation.
             self.docs.upsert(
                 ids=[doc.doc_id],
                 embeddings=[[1.0]],
@@ -174,13 +188,17 @@ class Store:
                         "fingerprint": fingerprint,
                         "chunks": len(chunks),
                         "sentences": len(sentences),
+                        "gen": gen,
                     }
                 ],
             )
+            stale = {"$and": [{"doc_id": doc.doc_id}, {"gen": {"$ne": gen}}]}
+            self.chunks.delete(where=stale)
+            self.sentences.delete(where=stale)
 
     def delete_document(self, doc_id: str) -> None:
         with self.errors():
-            self.docs.delete(ids=[doc_id])
+            self.docs.delete(ids=[doc_id])  # first, so readers stop at once
             self.chunks.delete(where={"doc_id": doc_id})
             self.sentences.delete(where={"doc_id": doc_id})
 
@@ -229,7 +247,7 @@ class Store:
                 where=_doc_filter(doc_ids),
                 include=["metadatas"],
             )
-        return list(dict.fromkeys(f"{m['doc_id']}::{m['chunk']}" for m in got["metadatas"][0]))
+        return list(dict.fromkeys(chunk_key(m["doc_id"], m.get("gen", ""), m["chunk"]) for m in got["metadatas"][0]))
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, tuple[str, dict]]:
         with self.errors():
@@ -245,8 +263,12 @@ class Store:
         }
 
 
-def sentence_id(doc_id: str, n: int) -> str:
-    return f"{doc_id}::s{n}"
+def chunk_key(doc_id: str, gen: str, index: int) -> str:
+    return f"{doc_id}::{gen}::{index}"
+
+
+def sentence_key(doc_id: str, gen: str, n: int) -> str:
+    return f"{doc_id}::{gen}::s{n}"
 
 
 def _doc_filter(doc_ids: Sequence[str] | None) -> dict | None:
@@ -267,4 +289,6 @@ def _stored(doc_id: str, text: str, meta: dict) -> StoredDocument:
         body_start=int(meta.get("body_start", 0)),
         body_end=int(meta.get("body_end", len(text))),
     )
-    return StoredDocument(doc, meta.get("fingerprint", ""), int(meta.get("chunks", 0)), int(meta.get("sentences", 0)))
+    return StoredDocument(
+        doc, meta.get("fingerprint", ""), int(meta.get("chunks", 0)), int(meta.get("sentences", 0)), meta.get("gen", "")
+    )
