@@ -13,7 +13,7 @@ import os
 import sys
 import textwrap
 
-from .errors import AskdocError
+from .errors import AskdocError, ConfigError
 
 
 def _index(args: argparse.Namespace):
@@ -25,25 +25,33 @@ def _index(args: argparse.Namespace):
 
 def cmd_index(args: argparse.Namespace) -> int:
     from .config import DEFAULT_ARTICLE, Settings
-    from .index import Index
+    from .index import Index, rebuild
 
-    idx = Index(settings=Settings.from_env(index_dir=args.index_dir, chroma_url=args.chroma_url))
-    paths = args.paths or [str(DEFAULT_ARTICLE)]
+    settings = Settings.from_env(index_dir=args.index_dir, chroma_url=args.chroma_url)
     failed = 0
     results = []
-    for path in paths:
+    if args.rebuild:
+        if settings.chroma_url:
+            raise ConfigError("--rebuild is for the embedded index; a Chroma server keeps its own storage")
+        idx, results, lost = rebuild(settings)
+        for doc_id in lost:
+            print(f"askdoc: warning: {doc_id}: its source file is gone; add it again", file=sys.stderr)
+        if not results and not args.paths:
+            results.append(idx.add_file_result(DEFAULT_ARTICLE))
+    else:
+        idx = Index(settings=settings)
+    for path in args.paths or ([] if args.rebuild else [str(DEFAULT_ARTICLE)]):
         try:
-            res = idx.add_file_result(path)
+            results.append(idx.add_file_result(path))
         except AskdocError as exc:
             # One bad file must not stop the others; report it and go on.
             failed += 1
             print(f"askdoc: error: {exc}", file=sys.stderr)
-            continue
-        results.append(res)
-        if not args.json:
-            print(f"{res.status:9} {res.doc_id}  ({res.chunks} chunks)  {res.title}")
     if args.json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
+    else:
+        for res in results:
+            print(f"{res.status:9} {res.doc_id}  ({res.chunks} chunks)  {res.title}")
     return 3 if failed else 0
 
 
@@ -190,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", parents=[common], help="add documents (.txt .md .html .pdf) to the index")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files to index (default: the bundled article)")
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="start the index afresh (moving the old folder aside) and re-add its documents from their sources",
+    )
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer a question by quoting the documents")

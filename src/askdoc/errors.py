@@ -10,7 +10,8 @@
     │   └── EmptyDocument      no text to index
     ├── UnknownDocument        a doc_id that is not in the index
     └── StoreError             the vector store failed
-        └── StoreUnavailable   a Chroma server cannot be reached
+        ├── StoreUnavailable   a Chroma server cannot be reached
+        └── IndexDamaged       the embedded index's files are corrupt
 
 "No answer in the documents" is *not* an error: it is an `Answer` with
 ``found=False``.
@@ -74,3 +75,7 @@ class StoreError(AskdocError):
 
 class StoreUnavailable(StoreError):
     """A Chroma server cannot be reached."""
+
+
+class IndexDamaged(StoreError):
+    """The embedded index's files are corrupt; ``askdoc index --rebuild`` recovers."""

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import logging
+import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +19,19 @@ from . import answering as answer_stage
 from .chunk import CHUNKER_VERSION, chunk_document
 from .config import DEFAULT_ARTICLE, Settings
 from .embed import Embedder
-from .errors import QuestionError, UnknownDocument
+from .errors import IndexDamaged, QuestionError, StoreError, UnknownDocument
 from .ingest import make_document, read_file, slugify
 from .records import Answer, Document, IndexResult, Passage, Span
 from .store import Store, StoredDocument, chunk_key, open_client, sentence_key
 
 #: Longest question accepted, in characters.
 MAX_QUESTION_CHARS = 2000
+#: Beside the embedded store: the documents it holds and where they came from, so
+#: that a damaged index can be rebuilt from its sources.
+MANIFEST = "askdoc-manifest.json"
+LOCK_FILE = ".askdoc.lock"
+
+log = logging.getLogger("askdoc")
 
 
 class Index:
@@ -47,8 +58,17 @@ class Index:
             index_dir=Path(path) if path is not None else None, chroma_url=chroma_url, **overrides
         )
         self.embedder = Embedder(self.settings.model, self.settings.device, self.settings.batch_size)
-        client = open_client(self.settings.index_dir, self.settings.chroma_url, self.settings.chroma_timeout)
-        self.store = Store(client, prefix=name, url=self.settings.chroma_url)
+        self.embedded = not self.settings.chroma_url
+        try:
+            client = open_client(self.settings.index_dir, self.settings.chroma_url, self.settings.chroma_timeout)
+            self.store = Store(client, prefix=name, url=self.settings.chroma_url)
+        except StoreError as exc:
+            if not self.embedded or isinstance(exc, IndexDamaged):
+                raise
+            raise IndexDamaged(
+                f"the index at {self.settings.index_dir} is damaged ({exc}); "
+                "run `askdoc index --rebuild` to rebuild it from its documents"
+            ) from None
         self._lock = threading.RLock()
         self._retriever = None
         self._docs: dict[str, StoredDocument] | None = None
@@ -75,9 +95,35 @@ class Index:
         """Like `add_file`, but says whether the document was added, updated or unchanged."""
         return self._add(read_file(path, doc_id=doc_id, max_bytes=self.settings.max_document_bytes))
 
+    @contextlib.contextmanager
+    def _writing(self):
+        """One writer at a time: threads here, processes through a lock file (embedded store)."""
+        with self._lock:
+            if not self.embedded:
+                yield
+                return
+            from filelock import FileLock, Timeout
+
+            try:
+                with FileLock(self.settings.index_dir / LOCK_FILE, timeout=600):
+                    yield
+                    self._write_manifest()
+            except Timeout:
+                raise StoreError(
+                    f"another askdoc process has been writing {self.settings.index_dir} for 10 minutes"
+                ) from None
+
+    def _write_manifest(self) -> None:
+        docs = {d.doc_id: {"title": d.title, "source": d.source} for d in self.documents()}
+        path = self.settings.index_dir / MANIFEST
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(docs, indent=1), encoding="utf-8")
+        tmp.replace(path)
+
     def _add(self, doc: Document) -> IndexResult:
         fp = self.fingerprint(doc)
-        with self._lock:
+        with self._writing():
+            # Read under the lock: another process may have just written it.
             old = self.store.get_document(doc.doc_id)
             if old is not None and old.fingerprint == fp:
                 return IndexResult(doc.doc_id, doc.title, "unchanged", old.chunks)
@@ -108,7 +154,7 @@ class Index:
 
     def remove(self, doc_id: str) -> None:
         """Drop a document and all its chunks."""
-        with self._lock:
+        with self._writing():
             if self.store.get_document(doc_id) is None:
                 raise UnknownDocument(f"no document {doc_id!r} in the index")
             self.store.delete_document(doc_id)
@@ -252,13 +298,53 @@ def open_index(settings: Settings | None = None) -> Index:
 
     An empty index gets the article; an index that has it re-indexes it when
     the article or the settings changed (its fingerprint no longer matches).
+    A damaged index that held nothing but the article is rebuilt on the spot.
     """
-    idx = Index(settings=settings or Settings.from_env())
+    settings = settings or Settings.from_env()
     article_id = slugify(DEFAULT_ARTICLE.stem)
+    try:
+        idx = Index(settings=settings)
+    except IndexDamaged:
+        listed = set(_read_manifest(settings.index_dir))
+        if listed - {article_id}:
+            raise  # the user's own documents: rebuilding is their call
+        log.warning("the index at %s was damaged; rebuilding it with the default article", settings.index_dir)
+        idx = rebuild(settings)[0]
     docs = idx._stored()
     if not docs or article_id in docs:
         idx.add_file(DEFAULT_ARTICLE, doc_id=article_id)
     return idx
+
+
+def _read_manifest(index_dir: Path) -> dict:
+    try:
+        return json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def rebuild(settings: Settings, paths: list[str | Path] = ()) -> tuple[Index, list[IndexResult], list[str]]:
+    """Start the embedded index afresh, re-adding the documents its manifest lists (and ``paths``).
+
+    The old folder is moved aside (``<dir>.damaged-<time>``), never deleted.
+    Returns the index, what was indexed, and the manifest's documents whose
+    sources are gone.
+    """
+    folder = settings.index_dir
+    listed = _read_manifest(folder)
+    if folder.exists():
+        aside = folder.with_name(f"{folder.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.move(str(folder), str(aside))
+    idx = Index(settings=settings.with_(chroma_url=""))
+    results, lost = [], []
+    for doc_id, entry in listed.items():
+        source = entry.get("source")
+        if source and Path(source).is_file():
+            results.append(idx.add_file_result(source, doc_id=doc_id))
+        else:
+            lost.append(doc_id)
+    results += [idx.add_file_result(p) for p in paths]
+    return idx, results, lost
 
 
 def default_index() -> Index:
