@@ -22,7 +22,7 @@ from .embed import Embedder
 from .errors import IndexDamaged, QuestionError, StoreError, UnknownDocument
 from .ingest import make_document, read_file, slugify
 from .records import Answer, Document, IndexResult, Passage, Span
-from .store import Store, StoredDocument, chunk_key, open_client, sentence_key
+from .store import Store, StoredDocument, chunk_key, forget_client, open_client, sentence_key
 
 #: Longest question accepted, in characters.
 MAX_QUESTION_CHARS = 2000
@@ -335,6 +335,7 @@ def rebuild(settings: Settings, paths: list[str | Path] = ()) -> tuple[Index, li
     if folder.exists():
         aside = folder.with_name(f"{folder.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         shutil.move(str(folder), str(aside))
+    forget_client(folder)
     idx = Index(settings=settings.with_(chroma_url=""))
     results, lost = [], []
     for doc_id, entry in listed.items():

@@ -75,6 +75,16 @@ def open_client(index_dir: Path, chroma_url: str = "", timeout: float = 5.0):
         return chromadb.PersistentClient(path=str(index_dir), settings=_settings())
 
 
+def forget_client(index_dir: Path) -> None:
+    """Drop Chroma's in-process cache for a folder, so that reopening it starts clean
+    (after a damaged store, the cached one stays broken)."""
+    from chromadb.api.client import SharedSystemClient
+
+    for key in {str(index_dir), str(Path(index_dir).resolve())}:
+        SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+
+
 @contextmanager
 def _chroma_errors(url: str) -> Iterator[None]:
     """Turn Chroma's and the network's exceptions into askdoc's."""

@@ -1,0 +1,146 @@
+"""Index faults: damaged or missing stores, a writer killed half-way, concurrent writers, a server that goes away."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from .conftest import ARTICLE, ROOT, free_port, run_cli, serving
+from .test_server import _chroma_exe
+
+
+def _garble(index_dir) -> None:
+    db = index_dir / "chroma.sqlite3"
+    data = bytearray(db.read_bytes())
+    data[:512] = os.urandom(512)
+    db.write_bytes(bytes(data))
+
+
+def test_damaged_default_index_is_rebuilt(tmp_path):
+    env = {"ASKDOC_INDEX_DIR": str(tmp_path / "index")}
+    assert run_cli("ask", "When was NAM established?", env=env).returncode == 0
+    _garble(tmp_path / "index")
+    done = run_cli("ask", "When was NAM established?", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "1961" in done.stdout and "damaged" in done.stderr  # a warning, then the answer
+    assert [p.name for p in tmp_path.iterdir() if ".damaged-" in p.name]  # the old folder was kept aside
+
+
+def test_damaged_index_with_user_documents_needs_rebuild(tmp_path):
+    folder = tmp_path / "index"
+    doc = tmp_path / "zeta.txt"
+    doc.write_text("Zeta Notes\n\nThe zeta reactor is cooled by liquid sodium.\n", encoding="utf-8")
+    assert run_cli("index", str(doc), "--index-dir", str(folder)).returncode == 0
+    _garble(folder)
+    done = run_cli("ask", "What cools the zeta reactor?", "--index-dir", str(folder))
+    assert done.returncode == 4
+    assert "damaged" in done.stderr and "askdoc index --rebuild" in done.stderr and "Traceback" not in done.stderr
+    rebuilt = run_cli("index", "--rebuild", "--index-dir", str(folder))
+    assert rebuilt.returncode == 0 and "zeta" in rebuilt.stdout
+    done = run_cli("ask", "What cools the zeta reactor?", "--json", "--index-dir", str(folder))
+    assert "sodium" in json.loads(done.stdout)["text"]
+
+
+def test_missing_index_folder_is_rebuilt(tmp_path):
+    env = {"ASKDOC_INDEX_DIR": str(tmp_path / "index")}
+    assert run_cli("index", env=env).returncode == 0
+    import shutil
+
+    shutil.rmtree(tmp_path / "index")
+    done = run_cli("ask", "Who is the chairman of NAM?", env=env)
+    assert done.returncode == 0 and "Ilham Aliyev" in done.stdout
+
+
+KILLED_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from askdoc import Index
+    from askdoc import store
+
+    real_add = store.Store._add
+
+    def slow_add(self, collection, **rows):
+        real_add(self, collection, **rows)
+        print("WROTE", collection.name, flush=True)
+        time.sleep(30)  # killed here, between the new rows and the switch
+
+    store.Store._add = slow_add
+    Index(sys.argv[1]).add_text(sys.argv[2], doc_id="alpha")
+    """
+)
+
+
+def test_writer_killed_half_way_leaves_the_previous_version(tmp_path):
+    from askdoc import Index
+
+    folder = tmp_path / "index"
+    v1 = "Alpha Report\n\nThe alpha project started in 2001. It was led by Maria Gomez."
+    v2 = "Alpha Report\n\nThe alpha project started in 2009. It was led by Ivan Petrov."
+    Index(folder).add_text(v1, doc_id="alpha")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(folder), v2], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        line = proc.stdout.readline()  # new chunk rows are in the store
+        assert line.startswith("WROTE"), line
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    idx = Index(folder)
+    ans = idx.answer("When did the alpha project start?")
+    assert ans.found and "2001" in ans.text and "2009" not in ans.text
+    assert all("2009" not in p.text for p in idx.answer("Who led the alpha project?").passages)
+    # The next write sweeps the orphans: one generation of rows remains.
+    assert idx.add_text(v2, doc_id="alpha").status == "updated"
+    assert len({m["gen"] for m in idx.store.chunks.get(include=["metadatas"])["metadatas"]}) == 1
+    assert "2009" in idx.answer("When did the alpha project start?").text
+
+
+def test_two_processes_indexing_at_once_make_one_copy(tmp_path):
+    folder = tmp_path / "index"
+    doc = tmp_path / "zeta.txt"
+    doc.write_text(
+        "Zeta Notes\n\n" + " ".join(f"Zeta fact {i} is recorded here." for i in range(300)), encoding="utf-8"
+    )
+    cmd = [sys.executable, "-m", "askdoc.cli", "index", str(doc), "--index-dir", str(folder), "--json"]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e for _, e in outs]
+    statuses = sorted(json.loads(out)[0]["status"] for out, _ in outs)
+    assert statuses == ["added", "unchanged"]
+    from askdoc import Index
+
+    idx = Index(folder)
+    (stored,) = idx.store.list_documents()
+    assert idx.store.chunks.count() == stored.chunks
+    assert idx.store.sentences.count() == stored.sentences
+
+
+def test_chroma_server_that_goes_away_fails_fast_and_recovers(tmp_path):
+    from askdoc import Index, StoreUnavailable
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [_chroma_exe(), "run", "--path", str(tmp_path / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    with serving(cmd, f"{url}/api/v2/heartbeat", tmp_path / "first.log", timeout=60) as server:
+        idx = Index(chroma_url=url, name="faults")
+        idx.add_file(ARTICLE)
+        assert idx.answer("Who is the chairman of NAM?").found
+        server.kill()
+        server.wait(timeout=20)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            idx.answer("Who is the chairman of NAM?")
+        assert time.monotonic() - started < 15
+    with serving(cmd, f"{url}/api/v2/heartbeat", tmp_path / "second.log", timeout=60):
+        ans = idx.answer("Who is the chairman of NAM?")
+        assert ans.found and "Ilham Aliyev" in ans.text
