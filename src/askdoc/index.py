@@ -9,6 +9,7 @@ import logging
 import shutil
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,14 +280,24 @@ class Retrieval:
 
 
 def _check_question(question: object) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise QuestionError("the question is empty")
-    question = question.strip()
-    if len(question) > MAX_QUESTION_CHARS:
+    """The question as askdoc reads it: Unicode-normalised (NFKC), without control or
+    zero-width characters; an error when nothing is left or it is far too long."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    if len(question) > 50 * MAX_QUESTION_CHARS:
         raise QuestionError(
             f"the question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,})"
         )
-    return question
+    text = unicodedata.normalize("NFKC", question)
+    text = "".join(
+        " " if ch in "\t\n\r" else ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\t\n\r"
+    )
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("the question is empty")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is too long ({len(text):,} characters; the limit is {MAX_QUESTION_CHARS:,})")
+    return text
 
 
 _DEFAULT: Index | None = None
