@@ -91,3 +91,16 @@ def serving(cmd: list[str], ready_url: str, log_path: Path, timeout: float = 180
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@contextlib.contextmanager
+def start_app(folder, **extra_env: str):
+    """`python app.py` on a free loopback port with its own index; yields its URL and start time."""
+    port = free_port()
+    env = {**os.environ, "ASKDOC_INDEX_DIR": str(folder / "index"), "ASKDOC_MAX_UPLOAD_BYTES": "200000", **extra_env}
+    env.pop("GRADIO_SERVER_NAME", None)
+    url = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    cmd = [sys.executable, "app.py", "--port", str(port)]
+    with serving(cmd, url, folder / "server.log", cwd=ROOT, env=env):
+        yield {"url": url, "started": started}

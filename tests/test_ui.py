@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from .conftest import ROOT, free_port, serving
+from .conftest import ROOT, start_app
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = [
@@ -38,22 +36,9 @@ def _chromium() -> str:
     return shutil.which("chromium") or pytest.fail("apt-get installed no chromium")
 
 
-@contextlib.contextmanager
-def _start_app(folder, **extra_env: str):
-    """`python app.py` on a free loopback port with its own index; yields its URL and start time."""
-    port = free_port()
-    env = {**os.environ, "ASKDOC_INDEX_DIR": str(folder / "index"), "ASKDOC_MAX_UPLOAD_BYTES": "200000", **extra_env}
-    env.pop("GRADIO_SERVER_NAME", None)
-    url = f"http://127.0.0.1:{port}"
-    started = time.monotonic()
-    cmd = [sys.executable, "app.py", "--port", str(port)]
-    with serving(cmd, url, folder / "server.log", cwd=ROOT, env=env):
-        yield {"url": url, "started": started}
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with _start_app(tmp_path_factory.mktemp("ui")) as running:
+    with start_app(tmp_path_factory.mktemp("ui")) as running:
         yield running
 
 
@@ -172,7 +157,7 @@ def test_api_endpoint_with_gradio_client(server):
 def test_login_from_the_environment(tmp_path):
     from gradio_client import Client
 
-    with _start_app(tmp_path, ASKDOC_AUTH="reader:s3cret") as running:
+    with start_app(tmp_path, ASKDOC_AUTH="reader:s3cret") as running:
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{running['url']}/config", timeout=10)
         assert refused.value.code in (401, 403)

@@ -95,6 +95,12 @@ _YEAR = r"\b(1[0-9]{3}|20[0-9]{2})s?\b"
 _MONTH = (
     r"\b(jan(uary)?|feb(ruary)?|march|april|may|june|july|aug(ust)?|sep(tember)?|oct(ober)?|nov(ember)?|dec(ember)?)\b"
 )
+# Times and relative dates also answer "when": "at 23:40", "on Friday", "in the spring".
+_TIME = (
+    r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s*[ap]\.?m\b|\b(century|decade|today|yesterday|tomorrow|tonight|ago|"
+    r"noon|midnight|morning|evening|night|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"spring|summer|autumn|winter|daily|weekly|monthly|annually|years?|months?|weeks?|days?|hours?)\b"
+)
 _NUMBER = (
     r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
     r"fifty|hundred|thousand|million|billion|dozen|dozens|half|several)\b"
@@ -103,7 +109,7 @@ _ASKS_BYLINE = re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|
 _CUES: list[tuple[re.Pattern, Cue]] = [
     (
         re.compile(r"^\s*(when|what (year|date|day|month|time|decade|century)|since when|in which year)\b", re.I),
-        Cue(re.compile(f"{_YEAR}|{_MONTH}|\\b(century|decade|today|yesterday|ago)\\b", re.I), True),
+        Cue(re.compile(f"{_YEAR}|{_MONTH}|{_TIME}", re.I), True),
     ),
     (
         re.compile(r"\bhow (many|much|old)\b|\bwhat (number|percentage|amount)\b", re.I),

@@ -230,7 +230,7 @@ def build(app: ChatApp):
         def on_upload(path, progress=gr.Progress()):  # noqa: B008 (Gradio's injection idiom)
             return app.upload(path, progress)
 
-        upload.upload(on_upload, [upload], [status, doc], api_visibility="private")
+        upload.upload(on_upload, [upload], [status, doc], api_name="upload", api_visibility="undocumented")
         gr.api(app.api_answer, api_name="answer")
     return demo
 
