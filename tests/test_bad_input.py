@@ -74,3 +74,30 @@ def test_upload_names_cannot_traverse_paths(tmp_path, fresh_index):
     assert len(doc_ids) == 1 and "/" not in doc_ids[0] and ".." not in doc_ids[0]
     assert doc_ids[0] in message
     assert not (tmp_path.parent / "etc").exists()
+
+
+def test_chat_shows_errors_as_messages(article_index):
+    from askdoc.ui import ChatApp
+
+    app = ChatApp(article_index)
+    history, sources, cleared = app.ask("   ", [], "", 5, False)
+    assert history[-1]["role"] == "assistant" and "empty" in history[-1]["content"]
+    history, _, _ = app.ask("x" * 100_000, history, "", 5, False)
+    assert "too long" in history[-1]["content"]
+    history, _, _ = app.ask("When was NAM established?", history, "", 5, False)
+    assert "1961" in history[-1]["content"] and len(history) == 6
+
+
+def test_binds_loopback_unless_told(monkeypatch):
+    from askdoc import ui
+
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
+    assert ui.address() == ("127.0.0.1", 7860)
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "8081")
+    assert ui.address() == ("0.0.0.0", 8081)
+    assert ui.address("127.0.0.2", 9000) == ("127.0.0.2", 9000)
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "eighty")
+    with pytest.raises(askdoc.ConfigError):
+        ui.address()
