@@ -45,9 +45,16 @@ def format_table(runs: list[EvalRun]) -> str:
     return "\n".join(out)
 
 
+def _target(path: str | Path) -> Path:
+    """The path, with its folder created."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
 def write_json(path: str | Path, runs: list[EvalRun]) -> None:
     data = {r.name: {"metrics": r.metrics(), "results": [asdict(x) for x in r.results]} for r in runs}
-    Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    _target(path).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def write_markdown(path: str | Path, runs: list[EvalRun], chart: str | None = None) -> None:
@@ -70,7 +77,7 @@ def write_markdown(path: str | Path, runs: list[EvalRun], chart: str | None = No
             lines += [f"- **{r.id}** [{r.kind}] {r.question}", f"  - askdoc ({r.confidence:.2f}): {said}"]
             lines += [f"  - gold: {gold}"]
         lines.append("")
-    Path(path).write_text("\n".join(lines), encoding="utf-8")
+    _target(path).write_text("\n".join(lines), encoding="utf-8")
 
 
 def write_chart(path: str | Path, runs: list[EvalRun]) -> None:
@@ -95,5 +102,5 @@ def write_chart(path: str | Path, runs: list[EvalRun]) -> None:
         ax.legend(loc="lower right", fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(_target(path), dpi=110)
     plt.close(fig)
