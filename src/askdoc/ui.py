@@ -167,10 +167,8 @@ class ChatApp:
         from .ingest import slugify
 
         if progress is not None:
-            progress(0.1, desc=f"Reading {name}")
+            progress(0.2, desc=f"Indexing {name} (reading, chunking, embedding)")
         try:
-            if progress is not None:
-                progress(0.3, desc=f"Embedding {name}")
             res = self.index.add_file_result(p, doc_id=slugify(Path(name).stem))
         except AskdocError as exc:
             return f"⚠️ {_esc(str(exc).replace(str(p), name))}", gr.update(choices=self.choices())
