@@ -16,18 +16,24 @@ import textwrap
 from .errors import AskdocError, ConfigError
 
 
-def _index(args: argparse.Namespace):
+def _settings(args: argparse.Namespace):
     from .config import Settings
+
+    return Settings.from_env(index_dir=args.index_dir, chroma_url=args.chroma_url)
+
+
+def _index(args: argparse.Namespace):
+    """The index to ask: the default article's unless the user added documents."""
     from .index import open_index
 
-    return open_index(Settings.from_env(index_dir=args.index_dir, chroma_url=args.chroma_url))
+    return open_index(_settings(args))
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .config import DEFAULT_ARTICLE, Settings
+    from .config import DEFAULT_ARTICLE
     from .index import Index, rebuild
 
-    settings = Settings.from_env(index_dir=args.index_dir, chroma_url=args.chroma_url)
+    settings = _settings(args)
     failed = 0
     results = []
     if args.rebuild:
@@ -110,10 +116,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from .config import Settings
     from .index import Index
 
-    idx = Index(settings=Settings.from_env(index_dir=args.index_dir, chroma_url=args.chroma_url))
+    idx = Index(settings=_settings(args))
     for doc_id in args.doc_ids:
         idx.remove(doc_id)
         print(f"removed {doc_id}")

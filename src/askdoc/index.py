@@ -61,8 +61,10 @@ class Index:
         self.embedder = Embedder(self.settings.model, self.settings.device, self.settings.batch_size)
         self.embedded = not self.settings.chroma_url
         try:
-            client = open_client(self.settings.index_dir, self.settings.chroma_url, self.settings.chroma_timeout)
-            self.store = Store(client, prefix=name, url=self.settings.chroma_url)
+            # Creating a store is a write too: two processes creating one race on its tables.
+            with self._process_lock():
+                client = open_client(self.settings.index_dir, self.settings.chroma_url, self.settings.chroma_timeout)
+                self.store = Store(client, prefix=name, url=self.settings.chroma_url)
         except StoreError as exc:
             if not self.embedded or isinstance(exc, IndexDamaged):
                 raise
@@ -97,22 +99,29 @@ class Index:
         return self._add(read_file(path, doc_id=doc_id, max_bytes=self.settings.max_document_bytes))
 
     @contextlib.contextmanager
-    def _writing(self):
-        """One writer at a time: threads here, processes through a lock file (embedded store)."""
-        with self._lock:
-            if not self.embedded:
-                yield
-                return
-            from filelock import FileLock, Timeout
+    def _process_lock(self):
+        """Across processes, one writer of an embedded store at a time (a lock file beside it)."""
+        if not self.embedded:
+            yield
+            return
+        from filelock import FileLock, Timeout
 
-            try:
-                with FileLock(self.settings.index_dir / LOCK_FILE, timeout=600):
-                    yield
-                    self._write_manifest()
-            except Timeout:
-                raise StoreError(
-                    f"another askdoc process has been writing {self.settings.index_dir} for 10 minutes"
-                ) from None
+        self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(self.settings.index_dir / LOCK_FILE, timeout=600):
+                yield
+        except Timeout:
+            raise StoreError(
+                f"another askdoc process has been writing {self.settings.index_dir} for 10 minutes"
+            ) from None
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """One writer at a time: threads through a lock, processes through the lock file."""
+        with self._lock, self._process_lock():
+            yield
+            if self.embedded:
+                self._write_manifest()
 
     def _write_manifest(self) -> None:
         docs = {d.doc_id: {"title": d.title, "source": d.source} for d in self.documents()}

@@ -74,10 +74,8 @@ class Retriever:
         self._texts = texts
         corpus = [terms(t) for t in texts]
         self.bm25 = bm25s.BM25()
-        self._vocab: set[str] = set()
         if corpus:
             self.bm25.index(corpus, show_progress=False)
-            self._vocab = set(self.bm25.vocab_dict)
         n = max(1, len(corpus))
         df: dict[str, int] = {}
         for toks in corpus:
@@ -94,12 +92,9 @@ class Retriever:
         return self.gens.get(meta["doc_id"]) == meta.get("gen", "")
 
     def meta(self, chunk_id: str) -> dict | None:
-        """A chunk's stored metadata (fetched if it was added after this index was built)."""
+        """A current chunk's metadata (None for another generation's or an unknown id)."""
         row = self._row.get(chunk_id)
-        if row is not None:
-            return self.metas[row]
-        got = self.store.get_chunks([chunk_id])
-        return got[chunk_id][1] if chunk_id in got else None
+        return None if row is None else self.metas[row]
 
     def oov(self, question: str) -> float:
         """The idf-weighted share of the question's terms found in no chunk at all."""
@@ -108,7 +103,7 @@ class Retriever:
         return sum(self.idf(t) for t in q if t not in self.idf.df) / total if total else 1.0
 
     def bm25_ranking(self, question: str, n: int, doc_ids: Sequence[str] | None = None) -> list[int]:
-        q = [t for t in terms(question) if t in self._vocab]
+        q = [t for t in terms(question) if t in self.idf.df]
         if not q or not self.ids:
             return []
         mask = None
@@ -136,12 +131,10 @@ class Retriever:
         the chunks holding one come first.
         """
         n = max(k * CANDIDATES_PER_PASSAGE, 20)
-        dense = [r for r in zip(*self.store.query_chunks(qvec, n, doc_ids)) if self.current(r[3])]
-        info: dict[str, tuple[str, dict]] = {cid: (text, meta) for cid, _, text, meta in dense}
-        sentence_hits = self.store.query_sentences(qvec, n * 2, doc_ids)
+        # Only chunks of each document's current generation count (see `store`).
         rankings = [
-            [cid for cid, *_ in dense],
-            [cid for cid in sentence_hits if cid.split("::")[1] == self.gens.get(cid.split("::")[0])][:n],
+            [cid for cid in self.store.query_chunks(qvec, n, doc_ids) if cid in self._row],
+            [cid for cid in self.store.query_sentences(qvec, n * 2, doc_ids) if cid in self._row][:n],
             [self.ids[row] for row in self.bm25_ranking(question, n, doc_ids)],
         ]
         fused: dict[str, float] = {}
@@ -159,18 +152,9 @@ class Retriever:
         best = best[:k]
         # Scale so that a chunk ranked first by all three rankings scores 1.
         scale = len(rankings) / (DEFAULT_RRF_K + 1)
-        missing = [cid for cid, _ in best if cid not in info and cid not in self._row]
-        fetched = self.store.get_chunks(missing) if missing else {}
         passages = []
         for cid, score in best:
-            if cid in info:
-                text, meta = info[cid]
-            elif cid in self._row:
-                text, meta = self._texts[self._row[cid]], self.metas[self._row[cid]]
-            elif cid in fetched:
-                text, meta = fetched[cid]
-            else:
-                continue  # removed since the ranking was made
+            text, meta = self._texts[self._row[cid]], self.metas[self._row[cid]]
             title, source = titles.get(meta["doc_id"], (meta["doc_id"], None))
             passages.append(
                 Passage(

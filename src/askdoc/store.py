@@ -229,21 +229,16 @@ class Store:
             got = self.chunks.get(include=["documents", "metadatas"])
         return got["ids"], got["documents"], got["metadatas"]
 
-    def query_chunks(self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None):
-        """Nearest chunks: (ids, cosine similarities, texts, metadatas)."""
-        where = _doc_filter(doc_ids)
+    def query_chunks(self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
+        """Ids of the chunks nearest to ``vec``, best first."""
         with self.errors():
             count = self.chunks.count()
             if count == 0:
-                return [], [], [], []
+                return []
             got = self.chunks.query(
-                query_embeddings=[vec.tolist()],
-                n_results=min(n, count),
-                where=where,
-                include=["documents", "metadatas", "distances"],
+                query_embeddings=[vec.tolist()], n_results=min(n, count), where=_doc_filter(doc_ids), include=[]
             )
-        sims = [1.0 - d for d in got["distances"][0]]
-        return got["ids"][0], sims, got["documents"][0], got["metadatas"][0]
+        return got["ids"][0]
 
     def query_sentences(self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
         """Ids of the chunks holding the sentences nearest to ``vec``, best first, without repeats."""
@@ -258,11 +253,6 @@ class Store:
                 include=["metadatas"],
             )
         return list(dict.fromkeys(chunk_key(m["doc_id"], m.get("gen", ""), m["chunk"]) for m in got["metadatas"][0]))
-
-    def get_chunks(self, ids: Sequence[str]) -> dict[str, tuple[str, dict]]:
-        with self.errors():
-            got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
-        return {i: (t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
 
     def get_sentences(self, ids: Sequence[str]) -> dict[str, tuple[Span, np.ndarray]]:
         with self.errors():
