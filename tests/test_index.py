@@ -66,7 +66,7 @@ def test_fingerprint_reuses_unchanged_and_reindexes_changed(tmp_path, monkeypatc
     text = "Alpha Report\n\nThe alpha project started in 2001. It was led by Maria Gomez."
     assert idx.add_text(text, doc_id="alpha").status == "added"
     calls = []
-    monkeypatch.setattr(idx.embedder, "encode", lambda texts: calls.append(texts) or pytest.fail("re-embedded"))
+    monkeypatch.setattr(idx.embedder, "encode_pooled", lambda texts: calls.append(texts) or pytest.fail("re-embedded"))
     assert idx.add_text(text, doc_id="alpha").status == "unchanged"
     assert calls == []
     monkeypatch.undo()

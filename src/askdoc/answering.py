@@ -33,7 +33,7 @@ import numpy as np
 
 from .ingest import BYLINE
 from .records import Answer, Citation, Passage, Span
-from .retrieve import STOPWORDS, terms
+from .retrieve import STOPWORDS, terms, text_terms
 
 FEATURES = (
     "dense", "context", "neighbour", "lexical", "lexical_ctx", "missing", "bigram", "matched",
@@ -198,10 +198,10 @@ def features(
     rows = []
     for c in candidates:
         text = doc_texts[c.doc_id][c.span.start : c.span.end]
-        s_list = terms(text)
+        s_list = text_terms(text)
         own = set(s_list)
         lexical, missing = _coverage(q_terms, own, idf)
-        lexical_ctx, _ = _coverage(q_terms, own | set(terms(c.neighbour_text)), idf)
+        lexical_ctx, _ = _coverage(q_terms, own | set(text_terms(c.neighbour_text)), idf)
         bigram = len(q_bigrams & set(zip(s_list, s_list[1:]))) / len(q_bigrams) if q_bigrams else 0.0
         hit = cue is not None and _cue_hit(cue, text, q_lower)
         rows.append(
@@ -264,7 +264,7 @@ def abstain_features(
     f = FEATURES.index
     hit = x[best, f("cue_strong")] + x[best, f("cue_weak")]
     cue = answer_cue(question)
-    have = set(terms(context))
+    have = set(text_terms(context))
     missing = max((idf(t) for t in set(terms(question)) if t not in have), default=0.0)
     names = [w for w in _NAME.findall(question.strip()) if w.lower() not in STOPWORDS]
     return np.array(

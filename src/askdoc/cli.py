@@ -32,6 +32,7 @@ def _index(args: argparse.Namespace):
 def cmd_index(args: argparse.Namespace) -> int:
     from .config import DEFAULT_ARTICLE
     from .index import Index, rebuild
+    from .ingest import read_file
 
     settings = _settings(args)
     failed = 0
@@ -46,13 +47,15 @@ def cmd_index(args: argparse.Namespace) -> int:
             results.append(idx.add_file_result(DEFAULT_ARTICLE))
     else:
         idx = Index(settings=settings)
+    docs = []
     for path in args.paths or ([] if args.rebuild else [str(DEFAULT_ARTICLE)]):
         try:
-            results.append(idx.add_file_result(path))
+            docs.append(read_file(path, max_bytes=settings.max_document_bytes))
         except AskdocError as exc:
             # One bad file must not stop the others; report it and go on.
             failed += 1
             print(f"askdoc: error: {exc}", file=sys.stderr)
+    results += idx.add_documents(docs)  # in one pass: shared embedding batches, one store write
     if args.json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:
@@ -177,6 +180,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import bench, report
+
+    options = bench.BenchOptions(
+        corpus=tuple(Path(p) for p in args.squad),
+        scales=tuple(args.scales),
+        server=args.server,
+        clients=tuple(c for c in args.clients if c > 0),
+        repeats=args.repeats,
+        questions=args.questions,
+    )
+    result = bench.run(options, say=lambda line: print(f"askdoc: bench: {line}", file=sys.stderr))
+    paths = report.write_bench(args.out, result)
+    print(json.dumps(result, indent=1) if args.json else report.format_bench(result))
+    print(f"written: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from . import ui
 
@@ -185,6 +208,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"askdoc: serving {len(idx.documents())} document(s) at http://{host}:{port}", file=sys.stderr)
     ui.launch(host, port, index=idx)
     return 0
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -229,6 +259,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=0.02, help="allowed drop below the baseline (default 0.02)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "bench",
+        help="measure speed and scale: cold start, answer latency, indexing, 10^2-10^5 chunks, concurrency",
+        description="Measure askdoc's costs in one run; writes bench.json, bench.md and bench.png.",
+    )
+    p.add_argument(
+        "--squad", action="append", required=True, metavar="FILE", help="SQuAD-format articles to build collections"
+    )
+    p.add_argument(
+        "--scales", type=_int_list, default=[100, 10_000, 100_000], help="collection sizes in chunks (100,10000,100000)"
+    )
+    p.add_argument("--server", action="store_true", help="also measure against `chroma run` on 127.0.0.1")
+    p.add_argument("--clients", type=_int_list, default=[1, 4, 16], help="concurrent chat clients to measure (0: skip)")
+    p.add_argument("--repeats", type=int, default=3, help="runs of each cold-process measure (median)")
+    p.add_argument("--questions", type=int, default=0, help="eval questions per probe (default: all)")
+    p.add_argument("--out", default="eval/bench", help="folder for the reports (default eval/bench)")
+    p.add_argument("--json", action="store_true", help="print JSON for programs")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("serve", parents=[common], help="open the browser chat (http://127.0.0.1:7860)")
     p.add_argument("--host", help="address to bind (default 127.0.0.1, or GRADIO_SERVER_NAME)")

@@ -17,8 +17,10 @@ DEFAULT_CHUNK_OVERLAP = 40
 DEFAULT_TOP_K = 5
 #: Below this confidence askdoc abstains instead of answering.
 DEFAULT_MIN_CONFIDENCE = 0.1
-#: Embedding batch size.
-DEFAULT_BATCH_SIZE = 64
+#: Embedding batch size; 0 picks one by device (see `askdoc.embed`).
+DEFAULT_BATCH_SIZE = 0
+#: Embedding precision: "auto" runs fp16 on CUDA and fp32 elsewhere; or "fp32", "fp16".
+DEFAULT_PRECISION = "auto"
 #: Seconds to wait for a Chroma server before giving up.
 DEFAULT_CHROMA_TIMEOUT = 5.0
 #: "auto" picks CUDA when available, else CPU.
@@ -55,6 +57,7 @@ class Settings:
     top_k: int = DEFAULT_TOP_K
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     batch_size: int = DEFAULT_BATCH_SIZE
+    precision: str = DEFAULT_PRECISION
     chroma_timeout: float = DEFAULT_CHROMA_TIMEOUT
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
@@ -93,8 +96,10 @@ class Settings:
             raise ConfigError("min_confidence must be between 0 and 1")
         if self.auth and not all(self.auth.partition(":")[::2]):
             raise ConfigError("ASKDOC_AUTH must be user:password")
-        if self.batch_size < 1:
-            raise ConfigError("batch_size must be at least 1")
+        if self.batch_size < 0:
+            raise ConfigError("batch_size must be 0 (auto) or more")
+        if self.precision not in ("auto", "fp32", "fp16"):
+            raise ConfigError(f"unknown precision {self.precision!r}: use auto, fp32 or fp16")
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
             raise ConfigError(f"unknown device {self.device!r}: use auto, cpu, cuda or cuda:N")
 

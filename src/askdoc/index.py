@@ -10,7 +10,7 @@ import shutil
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +22,8 @@ from .config import DEFAULT_ARTICLE, Settings
 from .embed import Embedder
 from .errors import IndexDamaged, QuestionError, StoreError, UnknownDocument
 from .ingest import make_document, read_file, slugify
-from .records import Answer, Document, IndexResult, Passage, Span
-from .store import Store, StoredDocument, chunk_key, forget_client, open_client, sentence_key
+from .records import Answer, Chunk, Document, IndexResult, Passage, Span
+from .store import DocumentRows, Store, StoredDocument, chunk_key, forget_client, open_client, sentence_key
 
 #: Longest question accepted, in characters.
 MAX_QUESTION_CHARS = 2000
@@ -31,6 +31,8 @@ MAX_QUESTION_CHARS = 2000
 #: that a damaged index can be rebuilt from its sources.
 MANIFEST = "askdoc-manifest.json"
 LOCK_FILE = ".askdoc.lock"
+#: Changes when the way chunks and sentences become vectors changes (part of the fingerprint).
+EMBEDDING_VERSION = "pooled1"
 
 log = logging.getLogger("askdoc")
 
@@ -58,7 +60,8 @@ class Index:
         self.settings = base.with_(
             index_dir=Path(path) if path is not None else None, chroma_url=chroma_url, **overrides
         )
-        self.embedder = Embedder(self.settings.model, self.settings.device, self.settings.batch_size)
+        s = self.settings
+        self.embedder = Embedder(s.model, s.device, s.batch_size, s.precision)
         self.embedded = not self.settings.chroma_url
         try:
             # Creating a store is a write too: two processes creating one race on its tables.
@@ -82,7 +85,7 @@ class Index:
         s = self.settings
         h = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()[:16]
         return (
-            f"{h}|{self.embedder.identity}|chunker{CHUNKER_VERSION}|{s.chunk_tokens}/{s.chunk_overlap}"
+            f"{h}|{self.embedder.identity}|{EMBEDDING_VERSION}|chunker{CHUNKER_VERSION}|{s.chunk_tokens}/{s.chunk_overlap}"
             f"|{doc.title}|{doc.body_start}-{doc.body_end}"
         )
 
@@ -131,36 +134,76 @@ class Index:
         tmp.replace(path)
 
     def _add(self, doc: Document) -> IndexResult:
-        fp = self.fingerprint(doc)
+        return self.add_documents([doc])[0]
+
+    def add_documents(self, docs: Sequence[Document]) -> list[IndexResult]:
+        """Index several documents in one pass: their sentences are embedded in
+        shared batches and written in one store write. Unchanged ones are skipped."""
+        unique = list({d.doc_id: d for d in docs}.values())  # the last of a doc_id given twice wins
         with self._writing():
-            # Read under the lock: another process may have just written it.
-            old = self.store.get_document(doc.doc_id)
-            if old is not None and old.fingerprint == fp:
-                return IndexResult(doc.doc_id, doc.title, "unchanged", old.chunks)
+            # Read under the lock: another process may have just written them.
+            old = {d.doc_id: self.store.get_document(d.doc_id) for d in unique}
+            results: dict[str, IndexResult] = {}
+            todo: list[tuple[Document, str, list[Chunk], list[str], list[tuple[Span, int]]]] = []
+            for doc in unique:
+                fp = self.fingerprint(doc)
+                prev = old[doc.doc_id]
+                if prev is not None and prev.fingerprint == fp:
+                    results[doc.doc_id] = IndexResult(doc.doc_id, doc.title, "unchanged", prev.chunks)
+                else:
+                    todo.append((doc, fp, *self._split(doc)))
             # Everything is computed before the store is touched, so a failure
-            # here leaves the index as it was.
-            chunks = chunk_document(
-                doc,
-                self.settings.chunk_tokens,
-                self.settings.chunk_overlap,
-                self.embedder.max_tokens,
-                self.embedder.count_tokens,
-            )
-            sentences: dict[int, tuple[Span, int]] = {}  # number -> (span, first chunk holding it)
-            roles: list[str] = []
-            for c in chunks:
-                for k, span in enumerate(c.sentences):
-                    sentences.setdefault(c.first_sentence + k, (span, c.index))
-                found = {
-                    answer_stage.sentence_role(doc.text[sp.start : sp.end], c.first_sentence + k, doc.title)
-                    for k, sp in enumerate(c.sentences)
-                }
-                roles.append(" ".join(sorted(found - {"body"})))
-            ordered = [sentences[n] for n in range(len(sentences))]
-            vecs = self.embedder.encode([c.text for c in chunks] + [doc.text[s.start : s.end] for s, _ in ordered])
-            self.store.put_document(doc, fp, chunks, roles, vecs[: len(chunks)], ordered, vecs[len(chunks) :])
-            self._invalidate()
-            return IndexResult(doc.doc_id, doc.title, "updated" if old else "added", len(chunks))
+            # here leaves the index as it was. Every sentence is embedded once;
+            # a chunk's vector is pooled from its sentences' (see `embed`).
+            if not todo:
+                return [results[d.doc_id] for d in docs]  # without loading the model
+            texts = [doc.text[s.start : s.end] for doc, _, _, _, sentences in todo for s, _ in sentences]
+            vecs, sums = self.embedder.encode_pooled(texts)
+            rows, at = [], 0
+            for doc, fp, chunks, roles, sentences in todo:
+                own = slice(at, at + len(sentences))
+                at += len(sentences)
+                chunk_vecs = np.array(
+                    [sums[own][c.first_sentence : c.first_sentence + len(c.sentences)].sum(0) for c in chunks],
+                    dtype=np.float32,
+                ).reshape(len(chunks), sums.shape[1])
+                chunk_vecs /= np.linalg.norm(chunk_vecs, axis=1, keepdims=True)
+                rows.append(DocumentRows(doc, fp, chunks, roles, chunk_vecs, sentences, vecs[own]))
+                status = "updated" if old[doc.doc_id] else "added"
+                results[doc.doc_id] = IndexResult(doc.doc_id, doc.title, status, len(chunks))
+            written = self.store.put_documents(rows)
+            if rows:
+                gen = written[0][2]["gen"] if written else ""
+                self._changed(
+                    {
+                        r.doc.doc_id: StoredDocument(r.doc, r.fingerprint, len(r.chunks), len(r.sentences), gen)
+                        for r in rows
+                    },
+                    written,
+                )
+        return [results[d.doc_id] for d in docs]
+
+    def _split(self, doc: Document) -> tuple[list[Chunk], list[str], list[tuple[Span, int]]]:
+        """Chunks, the title/byline roles each chunk holds, and the sentences
+        (numbered in order) with the first chunk holding each."""
+        chunks = chunk_document(
+            doc,
+            self.settings.chunk_tokens,
+            self.settings.chunk_overlap,
+            self.embedder.max_tokens,
+            self.embedder.count_tokens,
+        )
+        sentences: dict[int, tuple[Span, int]] = {}
+        roles: list[str] = []
+        for c in chunks:
+            for k, span in enumerate(c.sentences):
+                sentences.setdefault(c.first_sentence + k, (span, c.index))
+            found = {
+                answer_stage.sentence_role(doc.text[sp.start : sp.end], c.first_sentence + k, doc.title)
+                for k, sp in enumerate(c.sentences)
+            }
+            roles.append(" ".join(sorted(found - {"body"})))
+        return chunks, roles, [sentences[n] for n in range(len(sentences))]
 
     def remove(self, doc_id: str) -> None:
         """Drop a document and all its chunks."""
@@ -168,7 +211,7 @@ class Index:
             if self.store.get_document(doc_id) is None:
                 raise UnknownDocument(f"no document {doc_id!r} in the index")
             self.store.delete_document(doc_id)
-            self._invalidate()
+            self._changed({doc_id: None}, [])
 
     def documents(self) -> list[Document]:
         """The indexed documents, by doc_id."""
@@ -183,12 +226,32 @@ class Index:
     def _stored(self) -> dict[str, StoredDocument]:
         with self._lock:
             if self._docs is None:
-                self._docs = {d.document.doc_id: d for d in self.store.list_documents()}
+                self._set_docs({d.document.doc_id: d for d in self.store.list_documents()})
             return self._docs
 
-    def _invalidate(self) -> None:
-        self._docs = None
-        self._retriever = None
+    def _changed(self, docs: dict[str, StoredDocument | None], chunks: list) -> None:
+        """This process wrote ``docs`` (None: removed) and ``chunks``: update what is
+        cached in place, never reloading the whole collection. Readers in other
+        threads keep the mapping they hold (a new one is swapped in)."""
+        if self._docs is None:
+            return
+        new = dict(self._docs)
+        for doc_id, stored in docs.items():
+            if stored is None:
+                new.pop(doc_id, None)
+            else:
+                new[doc_id] = stored
+        self._set_docs(new)
+        if self._retriever is not None:
+            self._retriever.update({i: d.gen for i, d in new.items()}, chunks)
+
+    def _set_docs(self, docs: dict[str, StoredDocument]) -> None:
+        # Built once per change, not per question; one assignment, so a reader sees one version.
+        self._views = (
+            {i: (d.document.title, d.document.source) for i, d in docs.items()},
+            {i: d.document.text for i, d in docs.items()},
+        )
+        self._docs = docs
 
     def _get_retriever(self):
         from .retrieve import Retriever
@@ -216,10 +279,11 @@ class Index:
             if d not in docs:
                 raise UnknownDocument(f"no document {d!r} in the index")
         retriever = self._get_retriever()
-        titles = {i: (d.document.title, d.document.source) for i, d in docs.items()}
-        texts = {i: d.document.text for i, d in docs.items()}
+        titles, texts = self._views
         qvec = self.embedder.encode_one(question)
         passages = retriever.search(question, qvec, k, titles, doc_ids, answer_stage.asked_role(question))
+        # A document removed by another thread this instant may still be in the retriever's answer.
+        passages = [p for p in passages if p.doc_id in texts]
         candidates = self._candidates(passages, retriever, texts, titles)
         return Retrieval(question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question))
 
@@ -233,7 +297,7 @@ class Index:
         wanted: dict[tuple[str, int], tuple[float, int]] = {}
         floor = (min((p.score for p in passages), default=0.0), len(passages) + 1)
         gens = retriever.gens
-        leads = [(chunk_key(d, gens[d], 0), d, floor) for d in dict.fromkeys(p.doc_id for p in passages)]
+        leads = [(chunk_key(d, gens.get(d, ""), 0), d, floor) for d in dict.fromkeys(p.doc_id for p in passages)]
         ranked = [(p.chunk_id, p.doc_id, (p.score, n)) for n, p in enumerate(passages, 1)]
         for chunk_id, doc_id, prior in ranked + leads:
             meta = retriever.meta(chunk_id)
@@ -245,7 +309,7 @@ class Index:
         ids = {(d, m) for d, n in wanted for m in (n - 1, n, n + 1) if m >= 0}
 
         def sid(doc_id: str, n: int) -> str:
-            return sentence_key(doc_id, gens[doc_id], n)
+            return sentence_key(doc_id, gens.get(doc_id, ""), n)
 
         got = self.store.get_sentences([sid(d, n) for d, n in sorted(ids)])
         out = []
@@ -357,15 +421,15 @@ def rebuild(settings: Settings, paths: list[str | Path] = ()) -> tuple[Index, li
         shutil.move(str(folder), str(aside))
     forget_client(folder)
     idx = Index(settings=settings.with_(chroma_url=""))
-    results, lost = [], []
+    docs, lost = [], []
     for doc_id, entry in listed.items():
         source = entry.get("source")
         if source and Path(source).is_file():
-            results.append(idx.add_file_result(source, doc_id=doc_id))
+            docs.append(read_file(source, doc_id=doc_id, max_bytes=settings.max_document_bytes))
         else:
             lost.append(doc_id)
-    results += [idx.add_file_result(p) for p in paths]
-    return idx, results, lost
+    docs += [read_file(p, max_bytes=settings.max_document_bytes) for p in paths]
+    return idx, idx.add_documents(docs), lost
 
 
 def default_index() -> Index:

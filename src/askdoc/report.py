@@ -104,3 +104,74 @@ def write_chart(path: str | Path, runs: list[EvalRun]) -> None:
     fig.tight_layout()
     fig.savefig(_target(path), dpi=110)
     plt.close(fig)
+
+
+# -- bench ---------------------------------------------------------------------
+def format_bench(result: dict) -> str:
+    """The bench's figures as plain-text tables: targets, then one row per collection."""
+    lines = ["target                                                 value    limit  met"]
+    for t in result["targets"]:
+        sign = "≤" if t["kind"] == "max" else "≥"
+        lines.append(f"{t['target']:<52} {t['value']:>8} {sign}{t['limit']:>7}  {'yes' if t['met'] else 'NO'}")
+    cold, ix = result["cold"], result["indexing"]
+    lines += [
+        "",
+        f"cold ask {cold['ask_s']} s vs bare model {cold['bare_s']} s; stages (s): "
+        + ", ".join(f"{k} {v}" for k, v in cold["stages"].items()),
+        f"indexing {ix['index_chunks_per_s']} chunks/s vs raw encode {ix['raw_encode_chunks_per_s']} chunks/s"
+        f" ({ix['chunks']} chunks, {ix['device']}, {ix['precision']}, batch {ix['batch_size']})",
+        "",
+        "store     chunks   open s  p50 ms  p95 ms  embed ms  ratio  hit@1   R@5  RSS MB  disk MB  add s  fill/s",
+    ]
+    rows = [("article", result["article"])] + [(m, r) for m, rs in result["scales"].items() for r in rs]
+    for mode, r in rows:
+        lines.append(
+            f"{mode:<9} {r.get('chunks', ''):>6} {r['open_s']:>8} {r['answer_p50_ms']:>7} {r['answer_p95_ms']:>7}"
+            f" {r['embed_p50_ms']:>9} {r['ratio']:>6} {r['hit@1']:>6} {r['recall@5']:>5} {r['rss_mb']:>7}"
+            f" {r.get('disk_mb') or '':>8} {r.get('add_doc_s') or '':>6} {r.get('fill_chunks_per_s') or '':>7}"
+        )
+    if result.get("concurrency"):
+        lines += ["", "clients  answers/s  p50 ms  p95 ms"]
+        lines += [
+            f"{c['clients']:>7} {c['answers_per_s']:>10} {c['p50_ms']:>7} {c['p95_ms']:>7}"
+            for c in result["concurrency"]
+        ]
+    return "\n".join(lines)
+
+
+def write_bench(folder: str | Path, result: dict) -> list[Path]:
+    """bench.json, bench.md (the tables) and bench.png (latency and indexing against size)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / "bench.json", folder / "bench.md", folder / "bench.png"]
+    paths[0].write_text(json.dumps(result, indent=1), encoding="utf-8")
+    m = result["machine"]
+    paths[1].write_text(
+        f"# askdoc bench\n\nOne run on {m['cpus']} CPUs ({m['platform']}, Python {m['python']}).\n\n"
+        f"```\n{format_bench(result)}\n```\n\n![latency and indexing against collection size](bench.png)\n",
+        encoding="utf-8",
+    )
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for mode, rows in result["scales"].items():
+        x = [r["chunks"] for r in rows]
+        left.plot(x, [r["answer_p50_ms"] for r in rows], "o-", label=f"{mode} answer p50")
+        left.plot(x, [r["answer_p95_ms"] for r in rows], "o:", label=f"{mode} answer p95")
+        right.plot(x, [r["add_doc_s"] for r in rows], "o-", label=f"{mode}: add one article, s")
+        right.plot(x, [r["open_s"] for r in rows], "s--", label=f"{mode}: open the index, s")
+    floor = [r["embed_p50_ms"] for rows in result["scales"].values() for r in rows]
+    if floor:
+        left.axhline(sum(floor) / len(floor), color="grey", lw=1, label="embed one query (floor)")
+    left.set(xscale="log", xlabel="chunks in the collection", ylabel="ms", title="Answer latency")
+    right.set(xscale="log", xlabel="chunks in the collection", ylabel="s", title="Indexing and opening")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(paths[2], dpi=110)
+    plt.close(fig)
+    return paths

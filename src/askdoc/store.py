@@ -20,6 +20,7 @@ download a model.
 from __future__ import annotations
 
 import socket
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +43,30 @@ class StoredDocument:
     chunks: int
     sentences: int
     gen: str = ""
+
+
+#: Sentence rows kept in memory after a fetch (about 1.6 kB each).
+SENTENCE_CACHE = 50_000
+
+#: A chunk row as stored: id, text, metadata.
+StoredChunk = tuple[str, str, dict]
+
+
+@dataclass(frozen=True)
+class DocumentRows:
+    """What one document adds to the store: its chunks and sentences with their vectors.
+
+    ``roles`` names the title/byline sentences each chunk holds; each
+    sentence comes with the index of the first chunk that holds it.
+    """
+
+    doc: Document
+    fingerprint: str
+    chunks: Sequence[Chunk]
+    roles: Sequence[str]
+    chunk_vecs: np.ndarray
+    sentences: Sequence[tuple[Span, int]]
+    sentence_vecs: np.ndarray
 
 
 def _settings():
@@ -116,6 +141,8 @@ class Store:
                 f"{prefix}-sentences", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
             )
             self._max_batch = client.get_max_batch_size()
+        self._cache: dict[str, tuple[Span, np.ndarray]] = {}
+        self._cache_lock = threading.Lock()
 
     def errors(self):
         return _chroma_errors(self.url)
@@ -134,77 +161,82 @@ class Store:
         docs = [_stored(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
         return sorted(docs, key=lambda d: d.document.doc_id)
 
-    def put_document(
-        self,
-        doc: Document,
-        fingerprint: str,
-        chunks: Sequence[Chunk],
-        roles: Sequence[str],
-        chunk_vecs: np.ndarray,
-        sentences: Sequence[tuple[Span, int]],
-        sentence_vecs: np.ndarray,
-    ) -> None:
-        """Replace everything stored for ``doc.doc_id`` with the given rows, atomically for readers.
+    def put_documents(self, rows: Sequence[DocumentRows]) -> list[StoredChunk]:
+        """Replace everything stored for each document with the given rows, atomically for readers.
 
-        ``roles`` names the title/byline sentences each chunk holds; each
-        sentence comes with the index of the first chunk that holds it.
+        All documents share one new generation, so a bulk write costs one
+        write per collection, not one per document. Returns the chunk rows
+        written (for the lexical index).
         """
+        if not rows:
+            return []
         gen = uuid.uuid4().hex[:12]
+        ids = [r.doc.doc_id for r in rows]
         with self.errors():
-            old = self.docs.get(ids=[doc.doc_id], include=["metadatas"])
-            if old["ids"] and not old["metadatas"][0].get("gen"):
-                self.delete_document(doc.doc_id)  # written before generations existed
+            old = self.docs.get(ids=ids, include=["metadatas"])
+            for doc_id, meta in zip(old["ids"], old["metadatas"]):
+                if not meta.get("gen"):
+                    self.delete_document(doc_id)  # written before generations existed
+            chunk_ids = [chunk_key(r.doc.doc_id, gen, c.index) for r in rows for c in r.chunks]
+            chunk_texts = [c.text for r in rows for c in r.chunks]
+            chunk_metas = [
+                {
+                    "doc_id": c.doc_id,
+                    "index": c.index,
+                    "start": c.start,
+                    "end": c.end,
+                    "section": c.section,
+                    "first_sentence": c.first_sentence,
+                    "n_sentences": len(c.sentences),
+                    "roles": role,
+                    "gen": gen,
+                }
+                for r in rows
+                for c, role in zip(r.chunks, r.roles)
+            ]
             self._add(
                 self.chunks,
-                ids=[chunk_key(doc.doc_id, gen, c.index) for c in chunks],
-                embeddings=chunk_vecs,
-                documents=[c.text for c in chunks],
-                metadatas=[
-                    {
-                        "doc_id": c.doc_id,
-                        "index": c.index,
-                        "start": c.start,
-                        "end": c.end,
-                        "section": c.section,
-                        "first_sentence": c.first_sentence,
-                        "n_sentences": len(c.sentences),
-                        "roles": role,
-                        "gen": gen,
-                    }
-                    for c, role in zip(chunks, roles)
-                ],
+                ids=chunk_ids,
+                embeddings=np.concatenate([r.chunk_vecs for r in rows]),
+                documents=chunk_texts,
+                metadatas=chunk_metas,
             )
             self._add(
                 self.sentences,
-                ids=[sentence_key(doc.doc_id, gen, n) for n in range(len(sentences))],
-                embeddings=sentence_vecs,
+                ids=[sentence_key(r.doc.doc_id, gen, n) for r in rows for n in range(len(r.sentences))],
+                embeddings=np.concatenate([r.sentence_vecs for r in rows]),
                 documents=None,
                 metadatas=[
-                    {"doc_id": doc.doc_id, "start": s.start, "end": s.end, "chunk": c, "gen": gen} for s, c in sentences
+                    {"doc_id": r.doc.doc_id, "start": s.start, "end": s.end, "chunk": c, "gen": gen}
+                    for r in rows
+                    for s, c in r.sentences
                 ],
             )
             # The switch: from here on readers use the new generation.
             self.docs.upsert(
-                ids=[doc.doc_id],
-                embeddings=[[1.0]],
-                documents=[doc.text],
+                ids=ids,
+                embeddings=[[1.0]] * len(rows),
+                documents=[r.doc.text for r in rows],
                 metadatas=[
                     {
-                        "title": doc.title,
-                        "source": doc.source or "",
-                        "author": doc.author,
-                        "body_start": doc.body_start,
-                        "body_end": doc.body_end,
-                        "fingerprint": fingerprint,
-                        "chunks": len(chunks),
-                        "sentences": len(sentences),
+                        "title": r.doc.title,
+                        "source": r.doc.source or "",
+                        "author": r.doc.author,
+                        "body_start": r.doc.body_start,
+                        "body_end": r.doc.body_end,
+                        "fingerprint": r.fingerprint,
+                        "chunks": len(r.chunks),
+                        "sentences": len(r.sentences),
                         "gen": gen,
                     }
+                    for r in rows
                 ],
             )
-            stale = {"$and": [{"doc_id": doc.doc_id}, {"gen": {"$ne": gen}}]}
+            # Older generations, and the orphans of a write killed before its switch.
+            stale = {"$and": [_doc_filter(ids), {"gen": {"$ne": gen}}]}
             self.chunks.delete(where=stale)
             self.sentences.delete(where=stale)
+        return list(zip(chunk_ids, chunk_texts, chunk_metas))
 
     def delete_document(self, doc_id: str) -> None:
         with self.errors():
@@ -223,44 +255,56 @@ class Store:
             )
 
     # -- search --------------------------------------------------------------
-    def all_chunks(self) -> tuple[list[str], list[str], list[dict]]:
+    def all_chunks(self) -> list[StoredChunk]:
         """Every chunk's id, text and metadata (for the lexical index)."""
         with self.errors():
             got = self.chunks.get(include=["documents", "metadatas"])
-        return got["ids"], got["documents"], got["metadatas"]
+        return list(zip(got["ids"], got["documents"], got["metadatas"]))
 
     def query_chunks(self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
         """Ids of the chunks nearest to ``vec``, best first."""
+        # Chroma returns what it has when asked for more (an empty list when empty),
+        # so no count() first: that round trip cost as much as the query.
         with self.errors():
-            count = self.chunks.count()
-            if count == 0:
-                return []
             got = self.chunks.query(
-                query_embeddings=[vec.tolist()], n_results=min(n, count), where=_doc_filter(doc_ids), include=[]
+                query_embeddings=[vec.tolist()], n_results=n, where=_doc_filter(doc_ids), include=[]
             )
         return got["ids"][0]
 
     def query_sentences(self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
         """Ids of the chunks holding the sentences nearest to ``vec``, best first, without repeats."""
         with self.errors():
-            count = self.sentences.count()
-            if count == 0:
-                return []
             got = self.sentences.query(
                 query_embeddings=[vec.tolist()],
-                n_results=min(n, count),
+                n_results=n,
                 where=_doc_filter(doc_ids),
                 include=["metadatas"],
             )
         return list(dict.fromkeys(chunk_key(m["doc_id"], m.get("gen", ""), m["chunk"]) for m in got["metadatas"][0]))
 
     def get_sentences(self, ids: Sequence[str]) -> dict[str, tuple[Span, np.ndarray]]:
-        with self.errors():
-            got = self.sentences.get(ids=list(ids), include=["metadatas", "embeddings"])
-        return {
-            i: (Span(m["start"], m["end"]), np.asarray(e, dtype=np.float32))
-            for i, m, e in zip(got["ids"], got["metadatas"], got["embeddings"])
-        }
+        """Sentence spans and vectors by id; the ids not stored are left out.
+
+        Rows never change under an id (a new version is a new generation), so
+        the last `SENTENCE_CACHE` rows fetched are kept: the sentences of the
+        documents being asked about come back question after question.
+        """
+        with self._cache_lock:
+            out = {i: self._cache[i] for i in ids if i in self._cache}
+        missing = [i for i in ids if i not in out]
+        if missing:
+            with self.errors():
+                got = self.sentences.get(ids=missing, include=["metadatas", "embeddings"])
+            fetched = {
+                i: (Span(m["start"], m["end"]), np.asarray(e, dtype=np.float32))
+                for i, m, e in zip(got["ids"], got["metadatas"], got["embeddings"])
+            }
+            out.update(fetched)
+            with self._cache_lock:
+                self._cache.update(fetched)
+                while len(self._cache) > SENTENCE_CACHE:
+                    self._cache.pop(next(iter(self._cache)))
+        return out
 
 
 def chunk_key(doc_id: str, gen: str, index: int) -> str:

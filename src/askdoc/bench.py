@@ -1,0 +1,429 @@
+"""Bench: what askdoc costs, from one article to 10^5 chunks (``askdoc bench``).
+
+Every figure is taken in one run on one machine, and each target is a ratio
+of two figures taken side by side, since these machines are shared and noisy:
+
+- ``askdoc --help``; a cold ``askdoc ask`` (new process to first answer)
+  beside a bare process that only loads the model and embeds one query, with
+  the cold start broken down into imports, index open, model load, answer;
+- indexing throughput of the whole path beside raw ``model.encode`` on the
+  same chunk texts;
+- per collection size (the article plus SQuAD-format articles repeated under
+  new ids), in a fresh process: open time, warm answer p50/p95 beside the time
+  to embed one query, peak RSS, size on disk, adding one new document, and the
+  article's eval set answered from the whole collection;
+- with ``--server``, the same against ``chroma run`` on 127.0.0.1;
+- concurrent users of the browser chat's API: throughput and p95.
+
+Copies of an article reuse its vectors (`CachingEmbedder`): filling 10^5
+chunks would otherwise take an hour of CPU encoding for vectors we already
+have. Indexing throughput is measured on first copies only, where every
+sentence goes through the model; the fill rate is reported apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_SCALES = (100, 10_000, 100_000)
+DEFAULT_CLIENTS = (1, 4, 16)
+#: The issue's targets: (figure, limit, "max" or "min").
+TARGETS = {
+    "answer_vs_embed_article": ("warm answer p50 / one-query embed, one article", 1.5, "max"),
+    "answer_vs_embed_largest": ("warm answer p50 / one-query embed, largest collection", 2.0, "max"),
+    "index_vs_encode": ("indexing / raw encode throughput", 0.8, "min"),
+    "cold_vs_bare": ("cold `askdoc ask` / bare model load + embed", 1.3, "max"),
+    "help_s": ("`askdoc --help` seconds", 0.5, "max"),
+    "rss_article_mb": ("peak RSS serving one article, MB", 1536, "max"),
+}
+
+BARE = (
+    "import sys; from sentence_transformers import SentenceTransformer; "
+    "SentenceTransformer(sys.argv[1], device='cpu').encode(['Where was the summit held?'])"
+)
+COLD_QUESTION = "Where was the summit held?"
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    corpus: tuple[Path, ...]  # SQuAD-format files the collections are built from
+    scales: tuple[int, ...] = DEFAULT_SCALES
+    server: bool = False
+    clients: tuple[int, ...] = DEFAULT_CLIENTS
+    repeats: int = 3  # of each cold-process measurement
+    questions: int = 0  # eval questions per probe (0: all)
+
+
+class CachingEmbedder:
+    """An embedder that remembers each text's vectors, for copies of one article."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def encode_pooled(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
+        if missing:
+            vecs, sums = self.inner.encode_pooled(missing)
+            self.cache.update(zip(missing, zip(vecs, sums)))
+        dim = self.inner.dimension
+        rows = [self.cache[t] for t in texts]
+        if not rows:
+            return np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32)
+        return np.stack([v for v, _ in rows]), np.stack([s for _, s in rows])
+
+
+def run(options: BenchOptions, say: Callable[[str], None] = print) -> dict:
+    """Every measure; returns a JSON-ready dict (see `report.write_bench_markdown`)."""
+    from .evaluate import EvalDoc, load_squad
+    from .index import Index
+
+    result: dict = {"machine": _machine(), "options": {"scales": list(options.scales), "server": options.server}}
+    corpus: list[EvalDoc] = []
+    for path in options.corpus:
+        corpus += load_squad(path)[0]
+    with tempfile.TemporaryDirectory(prefix="askdoc-bench-") as tmp:
+        tmp = Path(tmp)
+        article_dir = tmp / "article"
+        idx = Index(article_dir)
+        _add_article(idx)
+        say("timing --help and cold starts")
+        result["help_s"] = _median_wall([sys.executable, "-m", "askdoc.cli", "--help"], options.repeats)
+        result["cold"] = _cold(article_dir, idx.embedder.model_name, options.repeats)
+        say("indexing throughput")
+        embedder = CachingEmbedder(idx.embedder)
+        result["indexing"] = _indexing(tmp / "throughput", corpus, embedder)
+        say("serving one article")
+        result["article"] = _probe(article_dir, "", "askdoc", options.questions)
+        result["scales"] = {}
+        for mode in ("embedded", "server") if options.server else ("embedded",):
+            with _chroma_server(tmp / "chroma") if mode == "server" else contextlib.nullcontext("") as url:
+                result["scales"][mode] = _scales(tmp / mode, url, corpus, embedder, options, say)
+        if options.clients:
+            say("concurrent clients")
+            result["concurrency"] = _concurrency(article_dir, options.clients)
+    result["targets"] = _targets(result)
+    return result
+
+
+def _add_article(idx) -> None:
+    from .config import DEFAULT_ARTICLE
+
+    idx.add_file(DEFAULT_ARTICLE)  # what a user's first `askdoc ask` indexes
+
+
+def _machine() -> dict:
+    import platform
+
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def _wall(cmd: list[str], env: dict | None = None) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+    took = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:4])} failed: {done.stderr.strip()[-500:]}")
+    return took
+
+
+def _median_wall(cmd: list[str], repeats: int, env: dict | None = None) -> float:
+    return round(statistics.median(_wall(cmd, env) for _ in range(repeats)), 3)
+
+
+def _cold(index_dir: Path, model_path: str, repeats: int) -> dict:
+    """A new `askdoc ask` beside a bare model load, alternated so that drift hits both."""
+    env = {"ASKDOC_INDEX_DIR": str(index_dir), "ASKDOC_CHROMA_URL": ""}
+    ask = [sys.executable, "-m", "askdoc.cli", "ask", COLD_QUESTION]
+    bare = [sys.executable, "-c", BARE, model_path]
+    asks, bares = [], []
+    for _ in range(repeats):
+        bares.append(_wall(bare, env))
+        asks.append(_wall(ask, env))
+    stages = json.loads(_run_json([sys.executable, "-m", "askdoc.bench", "cold", str(index_dir)], env))
+    return {"ask_s": round(statistics.median(asks), 3), "bare_s": round(statistics.median(bares), 3), "stages": stages}
+
+
+def _run_json(cmd: list[str], env: dict | None = None) -> str:
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[2:5])} failed: {done.stderr.strip()[-800:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _cold_stages(index_dir: str) -> dict:
+    """Run in a new process: where a cold `askdoc ask` spends its time."""
+    marks = [("start", time.perf_counter())]
+    import askdoc.cli  # noqa: F401  (what the console script imports)
+
+    marks.append(("imports", time.perf_counter()))
+    from .config import Settings
+    from .index import open_index
+
+    idx = open_index(Settings.from_env(index_dir=index_dir))
+    idx._get_retriever()
+    marks.append(("index_open", time.perf_counter()))
+    idx.embedder.model  # noqa: B018  (loads torch and the model)
+    marks.append(("model_load", time.perf_counter()))
+    idx.answer(COLD_QUESTION)
+    marks.append(("first_answer", time.perf_counter()))
+    return {name: round(t - marks[i][1], 3) for i, (name, t) in enumerate(marks[1:])}
+
+
+def _indexing(folder: Path, corpus, embedder: CachingEmbedder) -> dict:
+    """The whole indexing path beside raw ``model.encode`` on the same chunk texts."""
+    from .index import Index
+    from .ingest import make_document
+
+    idx = Index(folder, name="throughput")
+    idx.embedder = embedder
+    docs = [make_document(d.text, doc_id=d.doc_id, title=d.title) for d in corpus]
+    texts = [c.text for d in docs for c in idx._split(d)[0]]
+    model = embedder.inner.model
+    model.encode(texts[:8], batch_size=embedder.batch_size)  # warm
+    started = time.perf_counter()
+    model.encode(texts, batch_size=embedder.batch_size)
+    raw = time.perf_counter() - started
+    started = time.perf_counter()
+    idx.add_documents(docs)
+    full = time.perf_counter() - started
+    return {
+        "chunks": len(texts),
+        "documents": len(docs),
+        "device": embedder.device,
+        "precision": embedder.precision,
+        "batch_size": embedder.batch_size,
+        "raw_encode_chunks_per_s": round(len(texts) / raw, 1),
+        "index_chunks_per_s": round(len(texts) / full, 1),
+        "ratio": round(raw / full, 3),
+    }
+
+
+def _scales(folder: Path, url: str, corpus, embedder: CachingEmbedder, options: BenchOptions, say) -> list[dict]:
+    from .index import Index
+    from .ingest import make_document
+
+    idx = Index(folder, chroma_url=url or None, name="bench")
+    idx.embedder = embedder
+    _add_article(idx)
+    have = sum(d.chunks for d in idx._stored().values())
+    rows, copy = [], 0
+    for target in sorted(options.scales):
+        started, added = time.perf_counter(), 0
+        while have < target:
+            batch = []
+            for d in corpus:
+                batch.append(make_document(d.text, doc_id=f"{d.doc_id}~{copy}", title=d.title))
+                copy += 1
+                have += _chunks_of(idx, d.text)
+                if have >= target:
+                    break
+            added += sum(r.chunks for r in idx.add_documents(batch))
+        fill = time.perf_counter() - started
+        say(f"  {'server' if url else 'embedded'}: {have:,} chunks; probing")
+        probe = _probe(folder, url, "bench", options.questions, new_doc=corpus[0].text)
+        size = _folder_mb(folder if not url else folder.parent / "chroma")
+        rows.append(
+            {
+                "chunks": have,
+                "fill_chunks_per_s": round(added / fill, 1) if added else None,
+                "disk_mb": size,
+                **probe,
+            }
+        )
+    return rows
+
+
+_CHUNK_COUNTS: dict[str, int] = {}
+
+
+def _chunks_of(idx, text: str) -> int:
+    """How many chunks a text makes (each copy makes the same)."""
+    if text not in _CHUNK_COUNTS:
+        from .ingest import make_document
+
+        _CHUNK_COUNTS[text] = len(idx._split(make_document(text, doc_id="x", title=""))[0])
+    return _CHUNK_COUNTS[text]
+
+
+def _folder_mb(folder: Path) -> float:
+    return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6, 1)
+
+
+def _probe(folder: Path, url: str, name: str, questions: int, new_doc: str = "") -> dict:
+    cmd = [sys.executable, "-m", "askdoc.bench", "probe", str(folder), url, name, str(questions), new_doc]
+    return json.loads(_run_json(cmd))
+
+
+def _probe_main(folder: str, url: str, name: str, questions: int, new_doc: str) -> dict:
+    """Run in a new process: open an index, answer the article's eval set from all of it."""
+    import resource
+
+    from .evaluate import default_set_path, load_article_set, score, summarize
+    from .index import Index
+
+    started = time.perf_counter()
+    idx = Index(folder, chroma_url=url or None, name=name)
+    idx._get_retriever()
+    opened = time.perf_counter() - started
+    model = idx.embedder.model
+    _, items = load_article_set(default_set_path())
+    items = items[:questions] if questions else items
+    for q in items[:3]:
+        idx.answer(q.question)  # warm
+    answer_ms, embed_ms, results = [], [], []
+    for q in items:
+        t0 = time.perf_counter()
+        model.encode([q.question])  # the floor: one query through the same model
+        t1 = time.perf_counter()
+        ans = idx.answer(q.question)
+        t2 = time.perf_counter()
+        embed_ms.append((t1 - t0) * 1000)
+        answer_ms.append((t2 - t1) * 1000)
+        results.append(score(q, ans, idx._views[1][q.doc_id], answer_ms[-1], idx._views[1]))
+    quality = summarize(results)
+    out = {
+        "open_s": round(opened, 3),
+        "answer_p50_ms": _pct(answer_ms, 50),
+        "answer_p95_ms": _pct(answer_ms, 95),
+        "embed_p50_ms": _pct(embed_ms, 50),
+        "ratio": round(_pct(answer_ms, 50) / _pct(embed_ms, 50), 2),
+        "hit@1": round(quality["hit@1"], 3),
+        "recall@5": round(quality["recall@5"], 3),
+        "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    if new_doc:
+        t0 = time.perf_counter()
+        idx.add_text(new_doc + "\n\nA new paragraph, so that nothing is cached.", doc_id="bench-new", title="New")
+        t1 = time.perf_counter()
+        idx.answer(items[0].question)
+        t2 = time.perf_counter()
+        idx.remove("bench-new")
+        out.update(add_doc_s=round(t1 - t0, 3), answer_after_add_ms=round((t2 - t1) * 1000, 1))
+    return out
+
+
+def _pct(values: list[float], p: int) -> float:
+    return round(float(np.percentile(values, p)), 2)
+
+
+def _chroma_server(folder: Path):
+    """``chroma run`` on 127.0.0.1 for the length of a ``with`` block; yields its URL."""
+    exe = Path(sys.executable).with_name("chroma")
+    exe = str(exe) if exe.exists() else shutil.which("chroma")
+    if not exe:
+        raise RuntimeError("the chroma CLI is not installed")
+    return _serving([exe, "run", "--path", str(folder), "--host", "127.0.0.1", "--port", "{port}"], "/api/v2/heartbeat")
+
+
+@contextlib.contextmanager
+def _serving(cmd: list[str], ready_path: str) -> Iterator[str]:
+    """Start ``cmd`` on a free loopback port (``{port}`` in it), wait until it answers, stop it after."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([c.format(port=port) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(url + ready_path, timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{Path(cmd[0]).name} did not start on {url}") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _concurrency(index_dir: Path, levels: Sequence[int]) -> list[dict]:
+    """Clients asking the chat's ``/answer`` API at once, on loopback: throughput and latency."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    from .evaluate import default_set_path, load_article_set
+
+    questions = [q.question for q in load_article_set(default_set_path())[1]]
+    cmd = [sys.executable, "-m", "askdoc.cli", "serve", "--port", "{port}", "--index-dir", str(index_dir)]
+    rows = []
+    with _serving(cmd, "/") as url:
+        for level in levels:
+            clients = [Client(url, verbose=False) for _ in range(level)]
+            per_client = max(4, 32 // level)
+
+            def ask(n: int, clients=clients, per_client=per_client) -> list[float]:
+                took = []
+                for i in range(per_client):
+                    t0 = time.perf_counter()
+                    clients[n].predict(questions[(n * per_client + i) % len(questions)], api_name="/answer")
+                    took.append((time.perf_counter() - t0) * 1000)
+                return took
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(level) as pool:
+                latencies = [ms for part in pool.map(ask, range(level)) for ms in part]
+            elapsed = time.perf_counter() - started
+            rows.append(
+                {
+                    "clients": level,
+                    "answers": len(latencies),
+                    "answers_per_s": round(len(latencies) / elapsed, 2),
+                    "p50_ms": _pct(latencies, 50),
+                    "p95_ms": _pct(latencies, 95),
+                }
+            )
+    return rows
+
+
+def _targets(result: dict) -> list[dict]:
+    figures = {
+        "answer_vs_embed_article": result["article"]["ratio"],
+        "index_vs_encode": result["indexing"]["ratio"],
+        "cold_vs_bare": round(result["cold"]["ask_s"] / result["cold"]["bare_s"], 2),
+        "help_s": result["help_s"],
+        "rss_article_mb": result["article"]["rss_mb"],
+    }
+    largest = max(result["scales"].get("embedded", []), key=lambda r: r["chunks"], default=None)
+    if largest:
+        figures["answer_vs_embed_largest"] = largest["ratio"]
+    out = []
+    for key, value in figures.items():
+        label, limit, kind = TARGETS[key]
+        ok = value <= limit if kind == "max" else value >= limit
+        out.append({"target": label, "value": value, "limit": limit, "kind": kind, "met": ok})
+    return out
+
+
+if __name__ == "__main__":
+    # The fresh processes that some measures need.
+    if sys.argv[1] == "cold":
+        print(json.dumps(_cold_stages(sys.argv[2])))
+    elif sys.argv[1] == "probe":
+        folder, url, name, questions, new_doc = sys.argv[2:7]
+        print(json.dumps(_probe_main(folder, url, name, int(questions), new_doc)))

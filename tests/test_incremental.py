@@ -1,0 +1,94 @@
+"""Indexing at scale: batched embedding, bulk adds, and an index that grows in place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from askdoc import Index
+from askdoc.ingest import make_document
+from askdoc.retrieve import Lexical
+
+from .conftest import ARTICLE
+
+TEXTS = [
+    "The harbour froze in the winter of 1903 and ships waited for weeks.",
+    "Copper mining made the town rich; the mines closed in 1961.",
+    "The winter festival fills the harbour with lanterns every January.",
+    "Ships from Norway brought timber, and the harbour grew.",
+]
+
+
+def test_lexical_add_and_drop_score_like_a_fresh_build():
+    grown = Lexical()
+    grown.add(TEXTS[:2])
+    grown.add(["A paragraph about something else entirely, soon dropped."])
+    grown.add(TEXTS[2:])
+    grown.drop([2])
+    fresh = Lexical()
+    fresh.add(TEXTS)
+    for query in (["harbour", "winter"], ["mine", "1961"], ["ship"]):
+        got = grown.scores(query)
+        assert got[2] == 0.0
+        assert np.allclose(np.delete(got, 2), fresh.scores(query), atol=1e-6)
+    assert grown.df == fresh.df and grown.idf("harbour") == fresh.idf("harbour")
+    # Scoring only some rows leaves the others at 0.
+    only = grown.scores(["harbour"], rows=np.array([0, 1]))
+    assert only[3] == 0.0 and only[4] == 0.0
+
+
+def test_batched_encoding_matches_sentence_transformers(embedder):
+    texts = TEXTS + ["Short.", "A much longer sentence " * 20, "Mid-length text about a harbour in the north."]
+    ours = embedder.encode(texts)
+    reference = embedder.model.encode(texts, normalize_embeddings=True, batch_size=64)
+    assert np.allclose(ours, reference, atol=1e-5)
+    # A pooled chunk vector is the mean of its sentences' token vectors.
+    vecs, sums = embedder.encode_pooled(TEXTS[:2])
+    assert np.allclose(sums[0] / np.linalg.norm(sums[0]), vecs[0], atol=1e-5)
+
+
+def test_fp16_stays_close_to_fp32():
+    from askdoc.embed import Embedder
+
+    half, full = Embedder(precision="fp16"), Embedder(precision="fp32")
+    assert half.precision == "fp16" and full.precision == "fp32"  # "auto" is fp32 on a CPU
+    cos = np.sum(half.encode(TEXTS) * full.encode(TEXTS), axis=1)
+    assert cos.min() > 0.995
+
+
+def test_a_document_joins_and_leaves_without_reloading_the_collection(fresh_index, monkeypatch):
+    idx = fresh_index
+    idx.add_file(ARTICLE)
+    assert idx.answer("Who is the chairman of NAM?").found  # the lexical index is built here, once
+
+    def reload(*_a, **_k):
+        raise AssertionError("the whole collection was reloaded")
+
+    monkeypatch.setattr(idx.store, "all_chunks", reload)
+    monkeypatch.setattr(idx.store, "list_documents", reload)
+    idx.add_text("Harbour Notes\n\n" + " ".join(TEXTS), doc_id="harbour")
+    ans = idx.answer("When did the copper mines close?")
+    assert ans.found and "1961" in ans.text and ans.citations[0].doc_id == "harbour"
+    assert "Harbour Notes" in [d.title for d in idx.documents()]
+    idx.remove("harbour")
+    assert all(p.doc_id != "harbour" for p in idx.answer("When did the copper mines close?").passages)
+    assert idx.answer("Where was the summit held?").found
+
+
+def test_bulk_add_writes_each_document_once(fresh_index):
+    docs = [make_document(f"Note {n}\n\n{text}", doc_id=f"note-{n}", title=f"Note {n}") for n, text in enumerate(TEXTS)]
+    results = fresh_index.add_documents(docs + [docs[0]])  # a doc_id given twice is indexed once
+    assert [r.status for r in results] == ["added"] * 4 + ["added"]
+    assert fresh_index.add_documents(docs)[0].status == "unchanged"
+    assert len(fresh_index.documents()) == 4
+    assert fresh_index.store.chunks.count() == sum(r.chunks for r in results[:4])
+    ans = fresh_index.answer("What did ships from Norway bring?")
+    assert ans.found and "timber" in ans.text
+
+
+@pytest.mark.parametrize("bad", ["fp8", "half"])
+def test_unknown_precision_is_a_setting_error(bad):
+    from askdoc.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="precision"):
+        Index(precision=bad)
