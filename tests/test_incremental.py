@@ -92,3 +92,13 @@ def test_unknown_precision_is_a_setting_error(bad):
 
     with pytest.raises(ConfigError, match="precision"):
         Index(precision=bad)
+
+
+def test_whole_collections_are_read_in_pages(fresh_index, monkeypatch):
+    from askdoc import store
+
+    docs = [make_document(f"Note {n}\n\n{text}", doc_id=f"note-{n}", title=f"Note {n}") for n, text in enumerate(TEXTS)]
+    fresh_index.add_documents(docs)
+    monkeypatch.setattr(store, "PAGE", 3)  # 10^5 rows in one get() overflow SQLite's variable limit
+    assert len(fresh_index.store.all_chunks()) == fresh_index.store.chunks.count() >= 4
+    assert [d.document.doc_id for d in fresh_index.store.list_documents()] == [d.doc_id for d in docs]

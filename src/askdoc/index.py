@@ -171,16 +171,11 @@ class Index:
                 rows.append(DocumentRows(doc, fp, chunks, roles, chunk_vecs, sentences, vecs[own]))
                 status = "updated" if old[doc.doc_id] else "added"
                 results[doc.doc_id] = IndexResult(doc.doc_id, doc.title, status, len(chunks))
-            written = self.store.put_documents(rows)
-            if rows:
-                gen = written[0][2]["gen"] if written else ""
-                self._changed(
-                    {
-                        r.doc.doc_id: StoredDocument(r.doc, r.fingerprint, len(r.chunks), len(r.sentences), gen)
-                        for r in rows
-                    },
-                    written,
-                )
+            gen, written = self.store.put_documents(rows)
+            stored = {
+                r.doc.doc_id: StoredDocument(r.doc, r.fingerprint, len(r.chunks), len(r.sentences), gen) for r in rows
+            }
+            self._changed(stored, written)
         return [results[d.doc_id] for d in docs]
 
     def _split(self, doc: Document) -> tuple[list[Chunk], list[str], list[tuple[Span, int]]]:

@@ -45,6 +45,8 @@ class StoredDocument:
     gen: str = ""
 
 
+#: Rows per get() when reading a whole collection.
+PAGE = 5_000
 #: Sentence rows kept in memory after a fetch (about 1.6 kB each).
 SENTENCE_CACHE = 50_000
 
@@ -156,20 +158,20 @@ class Store:
         return _stored(doc_id, got["documents"][0], got["metadatas"][0])
 
     def list_documents(self) -> list[StoredDocument]:
-        with self.errors():
-            got = self.docs.get(include=["documents", "metadatas"])
-        docs = [_stored(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
-        return sorted(docs, key=lambda d: d.document.doc_id)
+        docs = {
+            i: _stored(i, t, m)
+            for got in self._pages(self.docs, ["documents", "metadatas"])
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+        }
+        return sorted(docs.values(), key=lambda d: d.document.doc_id)
 
-    def put_documents(self, rows: Sequence[DocumentRows]) -> list[StoredChunk]:
+    def put_documents(self, rows: Sequence[DocumentRows]) -> tuple[str, list[StoredChunk]]:
         """Replace everything stored for each document with the given rows, atomically for readers.
 
         All documents share one new generation, so a bulk write costs one
-        write per collection, not one per document. Returns the chunk rows
-        written (for the lexical index).
+        write per collection, not one per document. Returns the generation
+        and the chunk rows written (for the lexical index).
         """
-        if not rows:
-            return []
         gen = uuid.uuid4().hex[:12]
         ids = [r.doc.doc_id for r in rows]
         with self.errors():
@@ -236,7 +238,7 @@ class Store:
             stale = {"$and": [_doc_filter(ids), {"gen": {"$ne": gen}}]}
             self.chunks.delete(where=stale)
             self.sentences.delete(where=stale)
-        return list(zip(chunk_ids, chunk_texts, chunk_metas))
+        return gen, list(zip(chunk_ids, chunk_texts, chunk_metas))
 
     def delete_document(self, doc_id: str) -> None:
         with self.errors():
@@ -257,9 +259,22 @@ class Store:
     # -- search --------------------------------------------------------------
     def all_chunks(self) -> list[StoredChunk]:
         """Every chunk's id, text and metadata (for the lexical index)."""
-        with self.errors():
-            got = self.chunks.get(include=["documents", "metadatas"])
-        return list(zip(got["ids"], got["documents"], got["metadatas"]))
+        rows = {}
+        for got in self._pages(self.chunks, ["documents", "metadatas"]):
+            rows.update((i, (i, t, m)) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]))
+        return list(rows.values())
+
+    def _pages(self, collection, include: list[str]) -> Iterator[dict]:
+        """A whole collection, `PAGE` rows at a time: one get() of 10^5 rows overflows
+        SQLite's limit on query variables."""
+        offset = 0
+        while True:
+            with self.errors():
+                got = collection.get(include=include, limit=PAGE, offset=offset)
+            yield got
+            if len(got["ids"]) < PAGE:
+                return
+            offset += PAGE
 
     def query_chunks(self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
         """Ids of the chunks nearest to ``vec``, best first."""
