@@ -102,3 +102,13 @@ def test_whole_collections_are_read_in_pages(fresh_index, monkeypatch):
     monkeypatch.setattr(store, "PAGE", 3)  # 10^5 rows in one get() overflow SQLite's variable limit
     assert len(fresh_index.store.all_chunks()) == fresh_index.store.chunks.count() >= 4
     assert [d.document.doc_id for d in fresh_index.store.list_documents()] == [d.doc_id for d in docs]
+
+
+def test_copies_of_one_text_take_one_place_among_the_passages(fresh_index):
+    idx = fresh_index
+    copy = "Harbour Notes\n\n" + " ".join(TEXTS)
+    idx.add_documents([make_document(copy, doc_id=f"copy-{n}", title="Harbour Notes") for n in range(6)])
+    idx.add_text("Mining Notes\n\nThe copper mines closed in 1961 after the harbour froze.", doc_id="other")
+    passages = idx.answer("When did the harbour freeze and the mines close?", k=3).passages
+    assert len({p.text for p in passages}) == len(passages)  # no text twice
+    assert "other" in {p.doc_id for p in passages}

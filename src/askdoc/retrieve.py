@@ -8,6 +8,7 @@ document's terms. (bm25s, used before, can only index a corpus whole.)
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import threading
@@ -18,12 +19,14 @@ from functools import lru_cache
 import numpy as np
 
 from .records import Passage
-from .store import Store, StoredChunk
+from .store import Store, StoredChunk, parse_sentence_key
 
 #: Reciprocal-rank-fusion constant (Cormack et al.'s 60).
 DEFAULT_RRF_K = 60
 #: How many candidates each retriever contributes before fusion, per wanted passage.
 CANDIDATES_PER_PASSAGE = 4
+#: With copies of one text crowding a ranking, it asks for up to this many times more.
+MAX_WIDEN = 4
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
@@ -147,7 +150,7 @@ class Lexical:
             where, tf = self._arrays[t]
             idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
             norm = tf + self.K1 * (1 - self.B + self.B * lengths[where] / avgdl)
-            np.add.at(out, where, idf * tf / norm)
+            out[where] += idf * tf / norm  # a term lists each row once, so no np.add.at
         out *= self._alive
         if rows is not None:
             keep = np.zeros_like(out)
@@ -180,6 +183,13 @@ class Retriever:
         self._doc_rows: dict[str, list[int]] = {}
         # Chunks holding a title or a byline, for questions that ask for one.
         self._role_rows: dict[str, dict[str, list[int]]] = {}  # role -> doc_id -> rows
+        # Live chunks per text: the same text under several documents (a file
+        # indexed twice) must not fill every rank.
+        self._copies: dict[str, int] = {}
+        self._canonical: dict[str, int] = {}  # text -> the live row standing for all its copies
+        # Per document, built when first needed: its chunk rows in order and where each ends
+        # (in sentences), to find the first chunk holding a sentence.
+        self._chunk_ends: dict[str, tuple[list[int], list[int]]] = {}
         self.lexical = Lexical()
         self._append(rows)
 
@@ -193,6 +203,8 @@ class Retriever:
             self._doc_rows.setdefault(meta["doc_id"], []).append(row)
             for role in str(meta.get("roles", "")).split():
                 self._role_rows.setdefault(role, {}).setdefault(meta["doc_id"], []).append(row)
+            self._copies[text] = self._copies.get(text, 0) + 1
+            self._canonical.setdefault(text, row)
         self.lexical.add([text for _, text, _ in rows])
 
     def update(self, gens: dict[str, str], rows: Sequence[StoredChunk]) -> None:
@@ -204,10 +216,17 @@ class Retriever:
         gone = [d for d in self._doc_rows if gens.get(d) != self.gens.get(d)]
         self.gens = dict(gens)
         for doc_id in gone:
+            self._chunk_ends.pop(doc_id, None)
             old = self._doc_rows.pop(doc_id)
             self.lexical.drop(old)
             for row in old:
                 del self._row[self.ids[row]]
+                text = self._texts[row]
+                self._copies[text] -= 1
+                if not self._copies[text]:
+                    del self._copies[text]
+                if self._canonical.get(text) == row:
+                    del self._canonical[text]
             for by_doc in self._role_rows.values():
                 by_doc.pop(doc_id, None)
         self._append([r for r in rows if self.current(r[2])])
@@ -234,6 +253,43 @@ class Retriever:
         idf = self.lexical.idf
         total = sum(idf(t) for t in q)
         return sum(idf(t) for t in q if t not in self.lexical.df) / total if total else 1.0
+
+    def _sentence_chunk(self, key: str) -> str | None:
+        """The first current chunk holding a sentence, from the sentence's id."""
+        doc_id, gen, number = parse_sentence_key(key)
+        if self.gens.get(doc_id) != gen:
+            return None
+        if doc_id not in self._chunk_ends:
+            rows = sorted(self._doc_rows.get(doc_id, ()), key=lambda r: int(self.metas[r]["index"]))
+            ends = [int(self.metas[r]["first_sentence"]) + int(self.metas[r]["n_sentences"]) for r in rows]
+            self._chunk_ends[doc_id] = (ends, rows)
+        ends, rows = self._chunk_ends[doc_id]
+        at = bisect.bisect_right(ends, number)
+        return self.ids[rows[at]] if at < len(rows) else None
+
+    def _distinct(self, cids: Sequence[str], n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
+        """The first ``n`` current chunks of ``cids`` with a text not seen before in the list.
+
+        Copies of one text are one candidate, and (unless the search is
+        limited to some documents) always the same one, so that every
+        ranking votes for the same chunk.
+        """
+        out: list[str] = []
+        seen: set[str] = set()
+        for cid in cids:
+            row = self._row.get(cid)
+            if row is None:
+                continue
+            text = self._texts[row]
+            if text in seen:
+                continue
+            seen.add(text)
+            if not doc_ids and self._copies.get(text, 1) > 1:
+                cid = self.ids[self._canonical.setdefault(text, row)]
+            out.append(cid)
+            if len(out) == n:
+                break
+        return out
 
     def bm25_ranking(self, question: str, n: int, doc_ids: Sequence[str] | None = None) -> list[int]:
         q = [t for t in terms(question) if t in self.lexical.df]
@@ -264,17 +320,37 @@ class Retriever:
         """
         n = max(k * CANDIDATES_PER_PASSAGE, 20)
         # The two vector queries run side by side (Chroma releases the GIL): 1 ms of ~4 saved.
-        dense = _QUERIES.submit(self.store.query_chunks, qvec, n, doc_ids)
-        by_sentence = self.store.query_sentences(qvec, n * 2, doc_ids)
+        dense = _QUERIES.submit(self._nearest, self.store.query_chunks, qvec, n, 1, doc_ids)
+        by_sentence = self._nearest(self.store.query_sentences, qvec, n, 2, doc_ids)
+        by_chunk = dense.result()  # before taking the guard: the other query takes it too
         with self._guard:
-            return self._fuse(question, dense.result(), by_sentence, n, k, titles, doc_ids, role)
+            return self._fuse(question, by_chunk, by_sentence, n, k, titles, doc_ids, role)
+
+    def _nearest(self, query, qvec: np.ndarray, n: int, per: int, doc_ids) -> list[str]:
+        """``query``'s ids for about ``n`` distinct chunks (``per`` hits each).
+
+        When copies of one text crowd the hits (fewer than n/2 distinct
+        chunks), ask once more for `MAX_WIDEN` times as many, so that other
+        chunks still get a rank.
+        """
+        want = n * per
+        while True:
+            got = query(qvec, want, doc_ids)
+            if len(got) < want or want >= n * per * MAX_WIDEN:
+                return got
+            with self._guard:
+                cids = got if per == 1 else [self._sentence_chunk(key) for key in got]
+                texts = {self._texts[r] for r in map(self._row.get, cids) if r is not None}
+            if len(texts) >= n // 2:
+                return got
+            want *= MAX_WIDEN
 
     def _fuse(self, question, dense, by_sentence, n, k, titles, doc_ids, role) -> list[Passage]:
         # Only chunks of each document's current generation count (see `store`).
         rankings = [
-            [cid for cid in dense if cid in self._row],
-            [cid for cid in by_sentence if cid in self._row][:n],
-            [self.ids[row] for row in self.bm25_ranking(question, n, doc_ids)],
+            self._distinct(dense, n, doc_ids),
+            self._distinct([c for c in map(self._sentence_chunk, by_sentence) if c], n, doc_ids),
+            self._distinct([self.ids[r] for r in self.bm25_ranking(question, n * MAX_WIDEN, doc_ids)], n, doc_ids),
         ]
         fused: dict[str, float] = {}
         for ranking in rankings:
@@ -282,9 +358,13 @@ class Retriever:
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (DEFAULT_RRF_K + rank + 1)
         best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
         if role:
-            # The role chunks of the documents the question found, in the order found.
-            found = dict.fromkeys(self.metas[self._row[cid]]["doc_id"] for cid, _ in best[:k])
-            firsts = [self.ids[r] for d in found for r in self._role_rows.get(role, {}).get(d, ())]
+            # The role chunks of the documents the question found, in the order found;
+            # failing those, of the documents that have one.
+            by_doc = self._role_rows.get(role, {})
+            found = [d for d in dict.fromkeys(self.metas[self._row[cid]]["doc_id"] for cid, _ in best) if d in by_doc]
+            if not found:
+                found = [d for d in by_doc if not doc_ids or d in doc_ids][:k]
+            firsts = self._distinct([self.ids[r] for d in found for r in by_doc[d]], k, doc_ids)
             top = 1.0 + max(fused.values(), default=0.0)
             skip = set(firsts)
             best = [(cid, top) for cid in firsts] + [kv for kv in best if kv[0] not in skip]

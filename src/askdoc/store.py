@@ -287,15 +287,15 @@ class Store:
         return got["ids"][0]
 
     def query_sentences(self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
-        """Ids of the chunks holding the sentences nearest to ``vec``, best first, without repeats."""
+        """Ids of the sentences nearest to ``vec``, best first (see `parse_sentence_key`).
+
+        Ids only: fetching each hit's metadata cost more than the search itself.
+        """
         with self.errors():
             got = self.sentences.query(
-                query_embeddings=[vec.tolist()],
-                n_results=n,
-                where=_doc_filter(doc_ids),
-                include=["metadatas"],
+                query_embeddings=[vec.tolist()], n_results=n, where=_doc_filter(doc_ids), include=[]
             )
-        return list(dict.fromkeys(chunk_key(m["doc_id"], m.get("gen", ""), m["chunk"]) for m in got["metadatas"][0]))
+        return got["ids"][0]
 
     def get_sentences(self, ids: Sequence[str]) -> dict[str, tuple[Span, np.ndarray]]:
         """Sentence spans and vectors by id; the ids not stored are left out.
@@ -328,6 +328,12 @@ def chunk_key(doc_id: str, gen: str, index: int) -> str:
 
 def sentence_key(doc_id: str, gen: str, n: int) -> str:
     return f"{doc_id}::{gen}::s{n}"
+
+
+def parse_sentence_key(key: str) -> tuple[str, str, int]:
+    """(doc_id, generation, sentence number) of a `sentence_key`."""
+    doc_id, gen, number = key.rsplit("::", 2)
+    return doc_id, gen, int(number[1:])
 
 
 def _doc_filter(doc_ids: Sequence[str] | None) -> dict | None:
