@@ -172,10 +172,10 @@ def test_html_markdown_and_pdf_files(tmp_path):
 
 
 def test_top_level_answer_builds_the_default_index(tmp_path, monkeypatch):
-    import askdoc.index as index_module
+    import askdoc.library as library
 
     monkeypatch.setenv("ASKDOC_INDEX_DIR", str(tmp_path / "default"))
-    monkeypatch.setattr(index_module, "_DEFAULT", None)
+    monkeypatch.setattr(library, "_DEFAULT", None)
     ans = askdoc.answer("Who is the chairman of NAM?", k=3)
     assert ans.found and "Ilham Aliyev" in ans.text
     assert len(ans.passages) == 3

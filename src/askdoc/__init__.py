@@ -54,8 +54,12 @@ __all__ = [
 
 def __getattr__(name: str):
     # Index pulls in numpy and friends; keep `import askdoc` (and the CLI's --help) light.
-    if name in ("Index", "answer", "default_index"):
-        from . import index
+    if name == "Index":
+        from .index import Index
 
-        return getattr(index, name)
+        return Index
+    if name in ("answer", "default_index"):
+        from . import library
+
+        return getattr(library, name)
     raise AttributeError(f"module 'askdoc' has no attribute {name!r}")

@@ -26,19 +26,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .serving import chroma_server, concurrent_clients, percentile
 
 DEFAULT_SCALES = (100, 10_000, 100_000)
 DEFAULT_CLIENTS = (1, 4, 16)
@@ -115,11 +114,11 @@ def run(options: BenchOptions, say: Callable[[str], None] = print) -> dict:
         result["article"] = _probe(article_dir, "", "askdoc", options.questions)
         result["scales"] = {}
         for mode in ("embedded", "server") if options.server else ("embedded",):
-            with _chroma_server(tmp / "chroma") if mode == "server" else contextlib.nullcontext("") as url:
+            with chroma_server(tmp / "chroma") if mode == "server" else contextlib.nullcontext("") as url:
                 result["scales"][mode] = _scales(tmp / mode, url, corpus, embedder, options, say)
         if options.clients:
             say("concurrent clients")
-            result["concurrency"] = _concurrency(article_dir, options.clients)
+            result["concurrency"] = concurrent_clients(article_dir, options.clients)
     result["targets"] = _targets(result)
     return result
 
@@ -176,7 +175,7 @@ def _cold_stages(index_dir: str) -> dict:
 
     marks.append(("imports", time.perf_counter()))
     from .config import Settings
-    from .index import open_index
+    from .library import open_index
 
     idx = open_index(Settings.from_env(index_dir=index_dir))
     idx._get_retriever()
@@ -300,10 +299,10 @@ def _probe_main(folder: str, url: str, name: str, questions: int, new_doc: str) 
     quality = summarize(results)
     out = {
         "open_s": round(opened, 3),
-        "answer_p50_ms": _pct(answer_ms, 50),
-        "answer_p95_ms": _pct(answer_ms, 95),
-        "embed_p50_ms": _pct(embed_ms, 50),
-        "ratio": round(_pct(answer_ms, 50) / _pct(embed_ms, 50), 2),
+        "answer_p50_ms": percentile(answer_ms, 50),
+        "answer_p95_ms": percentile(answer_ms, 95),
+        "embed_p50_ms": percentile(embed_ms, 50),
+        "ratio": round(percentile(answer_ms, 50) / percentile(embed_ms, 50), 2),
         "hit@1": round(quality["hit@1"], 3),
         "recall@5": round(quality["recall@5"], 3),
         "rss_mb": _peak_rss_mb(),
@@ -332,86 +331,6 @@ def _peak_rss_mb() -> float:
     import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def _pct(values: list[float], p: int) -> float:
-    return round(float(np.percentile(values, p)), 2)
-
-
-def _chroma_server(folder: Path):
-    """``chroma run`` on 127.0.0.1 for the length of a ``with`` block; yields its URL."""
-    exe = Path(sys.executable).with_name("chroma")
-    exe = str(exe) if exe.exists() else shutil.which("chroma")
-    if not exe:
-        raise RuntimeError("the chroma CLI is not installed")
-    return _serving([exe, "run", "--path", str(folder), "--host", "127.0.0.1", "--port", "{port}"], "/api/v2/heartbeat")
-
-
-@contextlib.contextmanager
-def _serving(cmd: list[str], ready_path: str) -> Iterator[str]:
-    """Start ``cmd`` on a free loopback port (``{port}`` in it), wait until it answers, stop it after."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([c.format(port=port) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(url + ready_path, timeout=2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{Path(cmd[0]).name} did not start on {url}") from None
-                time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _concurrency(index_dir: Path, levels: Sequence[int]) -> list[dict]:
-    """Clients asking the chat's ``/answer`` API at once, on loopback: throughput and latency."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from gradio_client import Client
-
-    from .evaluate import default_set_path, load_article_set
-
-    questions = [q.question for q in load_article_set(default_set_path())[1]]
-    cmd = [sys.executable, "-m", "askdoc.cli", "serve", "--port", "{port}", "--index-dir", str(index_dir)]
-    rows = []
-    with _serving(cmd, "/") as url:
-        for level in levels:
-            clients = [Client(url, verbose=False) for _ in range(level)]
-            per_client = max(4, 32 // level)
-
-            def ask(n: int, clients=clients, per_client=per_client) -> list[float]:
-                took = []
-                for i in range(per_client):
-                    t0 = time.perf_counter()
-                    clients[n].predict(questions[(n * per_client + i) % len(questions)], api_name="/answer")
-                    took.append((time.perf_counter() - t0) * 1000)
-                return took
-
-            started = time.perf_counter()
-            with ThreadPoolExecutor(level) as pool:
-                latencies = [ms for part in pool.map(ask, range(level)) for ms in part]
-            elapsed = time.perf_counter() - started
-            rows.append(
-                {
-                    "clients": level,
-                    "answers": len(latencies),
-                    "answers_per_s": round(len(latencies) / elapsed, 2),
-                    "p50_ms": _pct(latencies, 50),
-                    "p95_ms": _pct(latencies, 95),
-                }
-            )
-    return rows
 
 
 def _targets(result: dict) -> list[dict]:

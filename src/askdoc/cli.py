@@ -24,15 +24,16 @@ def _settings(args: argparse.Namespace):
 
 def _index(args: argparse.Namespace):
     """The index to ask: the default article's unless the user added documents."""
-    from .index import open_index
+    from .library import open_index
 
     return open_index(_settings(args))
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     from .config import DEFAULT_ARTICLE
-    from .index import Index, rebuild
+    from .index import Index
     from .ingest import read_file
+    from .library import rebuild
 
     settings = _settings(args)
     failed = 0

@@ -122,7 +122,7 @@ class ChatApp:
     """State and handlers behind the page; one shared `Index`."""
 
     def __init__(self, index=None):
-        from .index import default_index
+        from .library import default_index
 
         self.index = index or default_index()
         # Uploads larger than this are refused (Gradio enforces it in the browser too).

@@ -1,0 +1,96 @@
+"""Library: the default index (the bundled article unless the user added documents),
+its recovery from damage, and the top-level `askdoc.answer`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from .config import DEFAULT_ARTICLE, Settings
+from .errors import IndexDamaged
+from .index import MANIFEST, Index
+from .ingest import read_file, slugify
+from .records import Answer, IndexResult
+from .store import forget_client
+
+log = logging.getLogger("askdoc")
+
+_DEFAULT: Index | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def open_index(settings: Settings | None = None) -> Index:
+    """The configured index, holding the default article unless the user added other documents.
+
+    An empty index gets the article; an index that has it re-indexes it when
+    the article or the settings changed (its fingerprint no longer matches).
+    A damaged index that held nothing but the article is rebuilt on the spot.
+    """
+    settings = settings or Settings.from_env()
+    article_id = slugify(DEFAULT_ARTICLE.stem)
+    try:
+        idx = Index(settings=settings)
+    except IndexDamaged:
+        listed = set(_read_manifest(settings.index_dir))
+        if listed - {article_id}:
+            raise  # the user's own documents: rebuilding is their call
+        log.warning("the index at %s was damaged; rebuilding it with the default article", settings.index_dir)
+        idx = rebuild(settings)[0]
+    docs = idx._stored()
+    if not docs or article_id in docs:
+        idx.add_file(DEFAULT_ARTICLE, doc_id=article_id)
+    return idx
+
+
+def _read_manifest(index_dir: Path) -> dict:
+    try:
+        return json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def rebuild(settings: Settings, paths: list[str | Path] = ()) -> tuple[Index, list[IndexResult], list[str]]:
+    """Start the embedded index afresh, re-adding the documents its manifest lists (and ``paths``).
+
+    The old folder is moved aside (``<dir>.damaged-<time>``), never deleted.
+    Returns the index, what was indexed, and the manifest's documents whose
+    sources are gone.
+    """
+    folder = settings.index_dir
+    listed = _read_manifest(folder)
+    if folder.exists():
+        aside = folder.with_name(f"{folder.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.move(str(folder), str(aside))
+    forget_client(folder)
+    idx = Index(settings=settings.with_(chroma_url=""))
+    docs, lost = [], []
+    for doc_id, entry in listed.items():
+        source = entry.get("source")
+        if source and Path(source).is_file():
+            docs.append(read_file(source, doc_id=doc_id, max_bytes=settings.max_document_bytes))
+        else:
+            lost.append(doc_id)
+    docs += [read_file(p, max_bytes=settings.max_document_bytes) for p in paths]
+    return idx, idx.add_documents(docs), lost
+
+
+def default_index() -> Index:
+    """`open_index` with settings from the environment, built once per process."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = open_index()
+        return _DEFAULT
+
+
+def answer(question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Answer:
+    """Answer ``question`` from the default index by quoting the documents.
+
+    Returns an `Answer`; ``found`` is False (and ``text`` empty) when the
+    documents do not contain an answer.
+    """
+    return default_index().answer(question, k=k, doc_ids=doc_ids)

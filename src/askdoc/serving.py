@@ -1,0 +1,96 @@
+"""Serving: start a server on a free loopback port for a while (``chroma run``,
+``askdoc serve``), and drive the chat's API with concurrent clients."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def percentile(values: list[float], p: int) -> float:
+    return round(float(np.percentile(values, p)), 2)
+
+
+def chroma_server(folder: Path):
+    """``chroma run`` on 127.0.0.1 for the length of a ``with`` block; yields its URL."""
+    exe = Path(sys.executable).with_name("chroma")
+    exe = str(exe) if exe.exists() else shutil.which("chroma")
+    if not exe:
+        raise RuntimeError("the chroma CLI is not installed")
+    return _serving([exe, "run", "--path", str(folder), "--host", "127.0.0.1", "--port", "{port}"], "/api/v2/heartbeat")
+
+
+@contextlib.contextmanager
+def _serving(cmd: list[str], ready_path: str) -> Iterator[str]:
+    """Start ``cmd`` on a free loopback port (``{port}`` in it), wait until it answers, stop it after."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([c.format(port=port) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(url + ready_path, timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{Path(cmd[0]).name} did not start on {url}") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def concurrent_clients(index_dir: Path, levels: Sequence[int]) -> list[dict]:
+    """Clients asking the chat's ``/answer`` API at once, on loopback: throughput and latency."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    from .evaluate import default_set_path, load_article_set
+
+    questions = [q.question for q in load_article_set(default_set_path())[1]]
+    cmd = [sys.executable, "-m", "askdoc.cli", "serve", "--port", "{port}", "--index-dir", str(index_dir)]
+    rows = []
+    with _serving(cmd, "/") as url:
+        for level in levels:
+            clients = [Client(url, verbose=False) for _ in range(level)]
+            per_client = max(4, 32 // level)
+
+            def ask(n: int, clients=clients, per_client=per_client) -> list[float]:
+                took = []
+                for i in range(per_client):
+                    t0 = time.perf_counter()
+                    clients[n].predict(questions[(n * per_client + i) % len(questions)], api_name="/answer")
+                    took.append((time.perf_counter() - t0) * 1000)
+                return took
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(level) as pool:
+                latencies = [ms for part in pool.map(ask, range(level)) for ms in part]
+            elapsed = time.perf_counter() - started
+            rows.append(
+                {
+                    "clients": level,
+                    "answers": len(latencies),
+                    "answers_per_s": round(len(latencies) / elapsed, 2),
+                    "p50_ms": percentile(latencies, 50),
+                    "p95_ms": percentile(latencies, 95),
+                }
+            )
+    return rows
