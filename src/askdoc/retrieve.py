@@ -151,7 +151,8 @@ class Lexical:
             idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
             norm = tf + self.K1 * (1 - self.B + self.B * lengths[where] / avgdl)
             out[where] += idf * tf / norm  # a term lists each row once, so no np.add.at
-        out *= self._alive
+        if self.n < len(self._terms):  # some rows were dropped
+            out *= self._alive
         if rows is not None:
             keep = np.zeros_like(out)
             keep[rows] = 1.0
@@ -299,9 +300,10 @@ class Retriever:
         if doc_ids:
             rows = np.asarray([r for d in doc_ids for r in self._doc_rows.get(d, ())], dtype=np.int64)
         scores = self.lexical.scores(q, rows)
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        return [int(i) for i in top[np.argsort(-scores[top], kind="stable")] if scores[i] > 0]
+        hits = np.flatnonzero(scores)  # usually a small share of the rows
+        if len(hits) > n:
+            hits = hits[np.argpartition(-scores[hits], n - 1)[:n]]
+        return [int(i) for i in hits[np.argsort(-scores[hits], kind="stable")]]
 
     def search(
         self,
