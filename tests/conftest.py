@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -67,30 +66,17 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subpro
 
 @contextlib.contextmanager
 def serving(cmd: list[str], ready_url: str, log_path: Path, timeout: float = 180, **popen):
-    """Run a server process until ``ready_url`` answers 200; stop it (bounded) on exit."""
+    """Run a server process until ``ready_url`` answers; stop it (bounded) on exit."""
     import pytest
 
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, **popen)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(ready_url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"{cmd[0]} did not start: {log_path.read_text(errors='replace')[-3000:]}")
-                time.sleep(0.3)
-        yield proc
-    finally:
-        proc.terminate()
+    from askdoc.serving import run_server
+
+    with contextlib.ExitStack() as stack:
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            proc = stack.enter_context(run_server(cmd, ready_url, log_path, timeout, **popen))
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        yield proc
 
 
 @contextlib.contextmanager

@@ -30,30 +30,44 @@ def chroma_server(folder: Path):
 
 
 @contextlib.contextmanager
-def _serving(cmd: list[str], ready_path: str) -> Iterator[str]:
-    """Start ``cmd`` on a free loopback port (``{port}`` in it), wait until it answers, stop it after."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([c.format(port=port) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def run_server(cmd: list[str], ready_url: str, log_path: Path | None = None, timeout: float = 180, **popen):
+    """Run a server process until ``ready_url`` answers; yield it; stop it (bounded) on exit.
+
+    Raises RuntimeError, with the end of its log, if it exits or is not ready in time.
+    """
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, **popen)
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                urllib.request.urlopen(url + ready_path, timeout=2).close()
+                urllib.request.urlopen(ready_url, timeout=2).close()
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{Path(cmd[0]).name} did not start on {url}") from None
-                time.sleep(0.5)
-        yield url
+                    tail = log_path.read_text(errors="replace")[-3000:] if log_path else ""
+                    raise RuntimeError(f"{Path(cmd[0]).name} did not start on {ready_url}: {tail}") from None
+                time.sleep(0.3)
+        yield proc
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if log_path:
+            log.close()
+
+
+@contextlib.contextmanager
+def _serving(cmd: list[str], ready_path: str) -> Iterator[str]:
+    """``cmd`` on a free loopback port (``{port}`` in it) while the block runs; yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    with run_server([c.format(port=port) for c in cmd], url + ready_path):
+        yield url
 
 
 def concurrent_clients(index_dir: Path, levels: Sequence[int]) -> list[dict]:
