@@ -51,11 +51,11 @@ TARGETS = {
     "rss_article_mb": ("peak RSS serving one article, MB", 1536, "max"),
 }
 
+COLD_QUESTION = "Where was the summit held?"
 BARE = (
     "import sys; from sentence_transformers import SentenceTransformer; "
-    "SentenceTransformer(sys.argv[1], device='cpu').encode(['Where was the summit held?'])"
+    f"SentenceTransformer(sys.argv[1], device='cpu').encode([{COLD_QUESTION!r}])"
 )
-COLD_QUESTION = "Where was the summit held?"
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class CachingEmbedder:
 
 
 def run(options: BenchOptions, say: Callable[[str], None] = print) -> dict:
-    """Every measure; returns a JSON-ready dict (see `report.write_bench_markdown`)."""
+    """Every measure; returns a JSON-ready dict (see `report.write_bench`)."""
     from .evaluate import EvalDoc, load_squad
     from .index import Index
 
@@ -135,17 +135,18 @@ def _machine() -> dict:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
 
 
-def _wall(cmd: list[str], env: dict | None = None) -> float:
+def _run(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
+    """Run a fresh process; its wall time and the last line it printed."""
     started = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=1800)
     took = time.perf_counter() - started
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:4])} failed: {done.stderr.strip()[-500:]}")
-    return took
+        raise RuntimeError(f"{' '.join(cmd[:5])} failed: {done.stderr.strip()[-800:]}")
+    return took, (done.stdout.strip().splitlines() or [""])[-1]
 
 
 def _median_wall(cmd: list[str], repeats: int, env: dict | None = None) -> float:
-    return round(statistics.median(_wall(cmd, env) for _ in range(repeats)), 3)
+    return round(statistics.median(_run(cmd, env)[0] for _ in range(repeats)), 3)
 
 
 def _cold(index_dir: Path, model_path: str, repeats: int) -> dict:
@@ -155,17 +156,10 @@ def _cold(index_dir: Path, model_path: str, repeats: int) -> dict:
     bare = [sys.executable, "-c", BARE, model_path]
     asks, bares = [], []
     for _ in range(repeats):
-        bares.append(_wall(bare, env))
-        asks.append(_wall(ask, env))
-    stages = json.loads(_run_json([sys.executable, "-m", "askdoc.bench", "cold", str(index_dir)], env))
+        bares.append(_run(bare, env)[0])
+        asks.append(_run(ask, env)[0])
+    stages = json.loads(_run([sys.executable, "-m", "askdoc.bench", "cold", str(index_dir)], env)[1])
     return {"ask_s": round(statistics.median(asks), 3), "bare_s": round(statistics.median(bares), 3), "stages": stages}
-
-
-def _run_json(cmd: list[str], env: dict | None = None) -> str:
-    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=1800)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[2:5])} failed: {done.stderr.strip()[-800:]}")
-    return done.stdout.strip().splitlines()[-1]
 
 
 def _cold_stages(index_dir: str) -> dict:
@@ -269,7 +263,7 @@ def _folder_mb(folder: Path) -> float:
 
 def _probe(folder: Path, url: str, name: str, questions: int, new_doc: str = "") -> dict:
     cmd = [sys.executable, "-m", "askdoc.bench", "probe", str(folder), url, name, str(questions), new_doc]
-    return json.loads(_run_json(cmd))
+    return json.loads(_run(cmd)[1])
 
 
 def _probe_main(folder: str, url: str, name: str, questions: int, new_doc: str) -> dict:

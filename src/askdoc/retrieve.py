@@ -184,9 +184,7 @@ class Retriever:
         self._doc_rows: dict[str, list[int]] = {}
         # Chunks holding a title or a byline, for questions that ask for one.
         self._role_rows: dict[str, dict[str, list[int]]] = {}  # role -> doc_id -> rows
-        # Live chunks per text: the same text under several documents (a file
-        # indexed twice) must not fill every rank.
-        self._copies: dict[str, int] = {}
+        # Copies of one text (a file indexed twice) stand as one chunk, so they cannot fill every rank.
         self._canonical: dict[str, int] = {}  # text -> the live row standing for all its copies
         # Per document, built when first needed: its chunk rows in order and where each ends
         # (in sentences), to find the first chunk holding a sentence.
@@ -204,7 +202,6 @@ class Retriever:
             self._doc_rows.setdefault(meta["doc_id"], []).append(row)
             for role in str(meta.get("roles", "")).split():
                 self._role_rows.setdefault(role, {}).setdefault(meta["doc_id"], []).append(row)
-            self._copies[text] = self._copies.get(text, 0) + 1
             self._canonical.setdefault(text, row)
         self.lexical.add([text for _, text, _ in rows])
 
@@ -223,9 +220,6 @@ class Retriever:
             for row in old:
                 del self._row[self.ids[row]]
                 text = self._texts[row]
-                self._copies[text] -= 1
-                if not self._copies[text]:
-                    del self._copies[text]
                 if self._canonical.get(text) == row:
                     del self._canonical[text]
             for by_doc in self._role_rows.values():
@@ -285,7 +279,7 @@ class Retriever:
             if text in seen:
                 continue
             seen.add(text)
-            if not doc_ids and self._copies.get(text, 1) > 1:
+            if not doc_ids:
                 cid = self.ids[self._canonical.setdefault(text, row)]
             out.append(cid)
             if len(out) == n:
