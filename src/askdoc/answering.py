@@ -33,12 +33,13 @@ import numpy as np
 
 from .ingest import BYLINE
 from .records import Answer, Citation, Passage, Span
-from .retrieve import STOPWORDS, terms, text_terms
+from .retrieve import STOPWORDS, stem, terms, text_terms
 
 FEATURES = (
     "dense", "context", "neighbour", "lexical", "lexical_ctx", "missing", "bigram", "matched",
     "passage", "passage_rr", "cue_strong", "cue_weak", "length",
     "dense_gap", "lexical_gap", "dense_rr", "lexical_rr", "role_match", "role_other",
+    "centered", "centered_ctx", "centered_rr", "soft", "soft_ctx",
 )  # fmt: skip
 #: Sentence model: weights per feature, then the bias (role weights are set by hand:
 #: SQuAD text has no titles or bylines to learn them from).
@@ -46,6 +47,7 @@ SENTENCE_WEIGHTS = (
     0.000, 0.897, -0.239, 0.287, 1.001, 1.070, 0.829, -0.011,
     0.854, 0.709, 0.409, 0.491, 1.466,
     0.985, 0.677, 1.362, 2.119, 3.000, -1.500,
+    0.0, 0.0, 0.0, 0.0, 0.0,
 )  # fmt: skip
 SENTENCE_BIAS = -6.407
 ABSTAIN_FEATURES = (
@@ -101,19 +103,44 @@ _TIME = (
     r"noon|midnight|morning|evening|night|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
     r"spring|summer|autumn|winter|daily|weekly|monthly|annually|years?|months?|weeks?|days?|hours?)\b"
 )
+# Digits inside a name ("COVID-19", "G20") are no quantity; ordinals ("21st") are.
 _NUMBER = (
-    r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-    r"fifty|hundred|thousand|million|billion|dozen|dozens|half|several)\b"
+    r"(?<![\w-])\d[\d,.]*(st|nd|rd|th)?\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|dozens|half|several)\b"
 )
 _ASKS_BYLINE = re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|written by)\b", re.I)
+# "What is the budget/population/...?" asks for a quantity as surely as "how many" does.
+_QUANTITY_NOUNS = (
+    r"number|amount|percentage|proportion|share|population|budget|cost|price|size|area|length|height|width|depth|"
+    r"weight|value|rate|salary|revenue|income|profit|score|distance|age|capacity|speed|temperature|total|sum|fee"
+)
 _CUES: list[tuple[re.Pattern, Cue]] = [
     (
-        re.compile(r"^\s*(when|what (year|date|day|month|time|decade|century)|since when|in which year)\b", re.I),
+        re.compile(
+            r"^\s*(when|since when)\b|\b(what|which)\s+((is|was|are|were)\s+the\s+)?(exact\s+|specific\s+|precise\s+)?"
+            r"(year|date|day|month|time|decade|century)s?\b",
+            re.I,
+        ),
         Cue(re.compile(f"{_YEAR}|{_MONTH}|{_TIME}", re.I), True),
     ),
     (
-        re.compile(r"\bhow (many|much|old)\b|\bwhat (number|percentage|amount)\b", re.I),
+        re.compile(
+            rf"\bhow (many|much|old)\b|\bwhat (is|was|are|were) (the|its|their|his|her)\s+"
+            rf"((total|exact|approximate|average|estimated|annual)\s+)?({_QUANTITY_NOUNS})\b|"
+            rf"\bwhat ({_QUANTITY_NOUNS})\b",
+            re.I,
+        ),
         Cue(re.compile(_NUMBER, re.I), True),
+    ),
+    # Contact details have a form of their own: an address, a link, a telephone number.
+    (re.compile(r"\be-?mail\b", re.I), Cue(re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"), True)),
+    (
+        re.compile(r"\b(website|web site|web address|url|homepage|link)\b", re.I),
+        Cue(re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+\.(com|org|net|gov|edu|int|io)\b", re.I), True),
+    ),
+    (
+        re.compile(r"\b(phone|telephone|fax|mobile) (number|no)\b", re.I),
+        Cue(re.compile(r"\+?\d[\d\s().-]{6,}\d"), True),
     ),
     # "How long/often/far" is often answered in words ("every morning"): a hint, not a rule.
     (re.compile(r"\bhow (long|large|big|far|often)\b", re.I), Cue(re.compile(_NUMBER, re.I), False)),
@@ -181,6 +208,28 @@ def _coverage(q_terms: set[str], have: set[str], idf: Callable[[str], float]) ->
     return (got / total if total else 0.0), missing
 
 
+WORD_VECTORS: Callable[[str], np.ndarray] | None = None
+_WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def soft_coverage(q_words: list[str], q_idf: np.ndarray, s_words: list[str]) -> float:
+    """Idf-weighted share of the question's words that the sentence holds or has a
+    near synonym of (cosine of the embedding model's input word vectors)."""
+    if not q_words or WORD_VECTORS is None:
+        return 0.0
+    s = [w for w in set(s_words) if w not in STOPWORDS]
+    if not s:
+        return 0.0
+    qm = np.array([WORD_VECTORS(w) for w in q_words])
+    sm = np.array([WORD_VECTORS(w) for w in s])
+    best = np.clip((qm @ sm.T).max(axis=1), 0.0, 1.0)
+    return float(best @ q_idf / q_idf.sum())
+
+
 def features(
     question: str,
     qvec: np.ndarray,
@@ -195,6 +244,8 @@ def features(
     q_lower = question.lower()
     cue = answer_cue(question)
     role = asked_role(question)
+    q_words = [w for w in words(question) if w not in STOPWORDS]
+    q_idf = np.array([max(idf(stem(w)), 0.1) for w in q_words])
     rows = []
     for c in candidates:
         text = doc_texts[c.doc_id][c.span.start : c.span.end]
@@ -225,15 +276,33 @@ def features(
                 0.0,
                 float(bool(role) and c.role == role),
                 float(c.role != "body" and c.role != role),
+                0.0,
+                0.0,
+                0.0,
+                *(soft_coverage(q_words, q_idf, w) for w in (words(text), words(text + " " + c.neighbour_text))),
             ]
         )
     x = np.array(rows, dtype=np.float64).reshape(len(candidates), len(FEATURES))
     if len(x):
         # Relative evidence: how far each sentence trails the best one, and its rank.
         f = FEATURES.index
-        for col, gap, rr in (("dense", "dense_gap", "dense_rr"), ("lexical", "lexical_gap", "lexical_rr")):
+        # Centred cosine: what sets a sentence apart from the others retrieved, against
+        # what sets the question apart from them (the shared topic cancels out).
+        mu = np.mean([c.vec for c in candidates], axis=0)
+        qc = qvec - mu
+        qc /= np.linalg.norm(qc) or 1.0
+        for col, attr in (("centered", "vec"), ("centered_ctx", "context_vec")):
+            m = np.array([getattr(c, attr) for c in candidates]) - mu
+            m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
+            x[:, f(col)] = m @ qc
+        for col, gap, rr in (
+            ("dense", "dense_gap", "dense_rr"),
+            ("lexical", "lexical_gap", "lexical_rr"),
+            ("centered", None, "centered_rr"),
+        ):
             values = x[:, f(col)]
-            x[:, f(gap)] = values - values.max()
+            if gap:
+                x[:, f(gap)] = values - values.max()
             ranks = np.empty(len(values))
             ranks[np.argsort(-values, kind="stable")] = np.arange(1, len(values) + 1)
             x[:, f(rr)] = 1.0 / ranks
