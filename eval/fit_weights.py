@@ -22,8 +22,11 @@ import numpy as np
 
 from askdoc import answering as A
 from askdoc import evaluate as ev
+from askdoc.embed import Embedder
 
 HAND_SET = {"role_match": 3.0, "role_other": -1.5}
+#: The served model's static word vectors (soft word matching).
+WORDS = Embedder().word_vectors
 
 
 def retrieve_all(paths: list[str], k: int) -> list[dict]:
@@ -53,7 +56,7 @@ def extract(items: list[dict]) -> dict[str, np.ndarray]:
     rows, labels, qids, numbers = [], [], [], []
     for qn, it in enumerate(items):
         cands = it["candidates"]
-        x = A.features(it["question"], it["qvec"], cands, {it["doc_id"]: it["text"]}, it["idf"])
+        x = A.features(it["question"], it["qvec"], cands, {it["doc_id"]: it["text"]}, it["idf"], WORDS)
         rows.append(x)
         labels.extend(any(a in it["text"][c.span.start : c.span.end] for a in it["answers"]) for c in cands)
         qids.extend([qn] * len(cands))
@@ -100,14 +103,15 @@ def question_level(data, items, sw, sb, mask_q):
     g, hit = [], []
     for q in np.flatnonzero(mask_q):
         a, b = starts[q], ends[q]
-        best = a + int(np.argmax(p[a:b]))
+        best = a + A.choose(items[q]["question"], x[a:b], p[a:b])
         hit.append(bool(y[best]))
         # The shipped function, so that training and serving see the same features.
         it = items[q]
         c = it["candidates"][best - a]
         sentence = it["text"][c.span.start : c.span.end]
         context = f"{sentence} {c.neighbour_text}"
-        g.append(A.abstain_features(it["question"], sentence, context, x[a:b], p[a:b], it["oov"], it["idf"]))
+        q_text, oov, idf = it["question"], it["oov"], it["idf"]
+        g.append(A.abstain_features(q_text, best - a, sentence, context, x[a:b], p[a:b], oov, idf))
     return np.array(g), np.array(hit)
 
 

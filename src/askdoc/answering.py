@@ -24,6 +24,7 @@ SQuAD v2.0 / XQuAD data with ``eval/fit_weights.py``.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -31,31 +32,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cues import NUMBER_RE, answer_cue, asked_role, counted_words, cue_hit, words
 from .ingest import BYLINE
 from .records import Answer, Citation, Passage, Span
 from .retrieve import STOPWORDS, stem, terms, text_terms
+
+#: Sentences whose content words are remembered.
+TEXT_CACHE = 50_000
+#: Static word vectors for a list of words (`Embedder.word_vectors`).
+WordVectors = Callable[[Sequence[str]], np.ndarray]
 
 FEATURES = (
     "dense", "context", "neighbour", "lexical", "lexical_ctx", "missing", "bigram", "matched",
     "passage", "passage_rr", "cue_strong", "cue_weak", "length",
     "dense_gap", "lexical_gap", "dense_rr", "lexical_rr", "role_match", "role_other",
-    "centered", "centered_ctx", "centered_rr", "soft", "soft_ctx",
+    "centered", "centered_ctx", "centered_rr", "soft", "soft_ctx", "counted", "unmatched",
 )  # fmt: skip
 #: Sentence model: weights per feature, then the bias (role weights are set by hand:
 #: SQuAD text has no titles or bylines to learn them from).
 SENTENCE_WEIGHTS = (
-    0.000, 0.897, -0.239, 0.287, 1.001, 1.070, 0.829, -0.011,
-    0.854, 0.709, 0.409, 0.491, 1.466,
-    0.985, 0.677, 1.362, 2.119, 3.000, -1.500,
-    0.0, 0.0, 0.0, 0.0, 0.0,
+    -0.008, 0.600, -0.093, -1.577, 0.663, 1.328, 0.753, -0.025,
+    0.905, 0.629, 0.337, 0.442, 0.978,
+    1.089, 0.648, 0.591, 2.082, 3.000, -1.500,
+    -0.890, -0.022, 1.209, 2.916, 0.352, 0.540, -0.478,
 )  # fmt: skip
-SENTENCE_BIAS = -6.407
+SENTENCE_BIAS = -6.698
 ABSTAIN_FEATURES = (
     "p_top", "p_gap", "dense", "lexical", "missing_ctx", "cue_expected", "cue_hit", "oov",
     "negation", "names_missing", "numbers_missing", "strong_cue_missing",
+    "p_ratio", "soft", "soft_ctx", "unmatched", "centered", "counted",
 )  # fmt: skip
-ABSTAIN_WEIGHTS = (0.356, 0.766, 3.313, 1.455, -0.288, -0.471, 0.689, 0.629, -3.584, -0.494, -1.959, -0.257)
-ABSTAIN_BIAS = -3.859
+ABSTAIN_WEIGHTS = (
+    0.530, 0.572, 2.276, 1.239, -0.508, -0.363, 0.587, 0.590,
+    -3.676, -0.555, -2.057, 0.400,
+    -0.035, 0.420, -1.183, -0.884, 1.048, 0.588,
+)  # fmt: skip
+ABSTAIN_BIAS = -2.682
 #: The likelier neighbour joins the quote when its probability is at least this share of
 #: the best one's: a second sentence often completes the answer (measured on XQuAD and SQuAD).
 DEFAULT_JOIN_RATIO = 0.2
@@ -83,114 +95,6 @@ class Candidate:
     role: str = "body"  # "title", "byline" or "body"
 
 
-@dataclass(frozen=True)
-class Cue:
-    """What an answer to a kind of question contains; strong cues nearly decide."""
-
-    pattern: re.Pattern
-    strong: bool
-    #: The match must be new information (a date the question does not already name).
-    new_info: bool = True
-
-
-_YEAR = r"\b(1[0-9]{3}|20[0-9]{2})s?\b"
-_MONTH = (
-    r"\b(jan(uary)?|feb(ruary)?|march|april|may|june|july|aug(ust)?|sep(tember)?|oct(ober)?|nov(ember)?|dec(ember)?)\b"
-)
-# Times and relative dates also answer "when": "at 23:40", "on Friday", "in the spring".
-_TIME = (
-    r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s*[ap]\.?m\b|\b(century|decade|today|yesterday|tomorrow|tonight|ago|"
-    r"noon|midnight|morning|evening|night|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"spring|summer|autumn|winter|daily|weekly|monthly|annually|years?|months?|weeks?|days?|hours?)\b"
-)
-# Digits inside a name ("COVID-19", "G20") are no quantity; ordinals ("21st") are.
-_NUMBER = (
-    r"(?<![\w-])\d[\d,.]*(st|nd|rd|th)?\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|dozens|half|several)\b"
-)
-_ASKS_BYLINE = re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|written by)\b", re.I)
-# "What is the budget/population/...?" asks for a quantity as surely as "how many" does.
-_QUANTITY_NOUNS = (
-    r"number|amount|percentage|proportion|share|population|budget|cost|price|size|area|length|height|width|depth|"
-    r"weight|value|rate|salary|revenue|income|profit|score|distance|age|capacity|speed|temperature|total|sum|fee"
-)
-_CUES: list[tuple[re.Pattern, Cue]] = [
-    (
-        re.compile(
-            r"^\s*(when|since when)\b|\b(what|which)\s+((is|was|are|were)\s+the\s+)?(exact\s+|specific\s+|precise\s+)?"
-            r"(year|date|day|month|time|decade|century)s?\b",
-            re.I,
-        ),
-        Cue(re.compile(f"{_YEAR}|{_MONTH}|{_TIME}", re.I), True),
-    ),
-    (
-        re.compile(
-            rf"\bhow (many|much|old)\b|\bwhat (is|was|are|were) (the|its|their|his|her)\s+"
-            rf"((total|exact|approximate|average|estimated|annual)\s+)?({_QUANTITY_NOUNS})\b|"
-            rf"\bwhat ({_QUANTITY_NOUNS})\b",
-            re.I,
-        ),
-        Cue(re.compile(_NUMBER, re.I), True),
-    ),
-    # Contact details have a form of their own: an address, a link, a telephone number.
-    (re.compile(r"\be-?mail\b", re.I), Cue(re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"), True)),
-    (
-        re.compile(r"\b(website|web site|web address|url|homepage|link)\b", re.I),
-        Cue(re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+\.(com|org|net|gov|edu|int|io)\b", re.I), True),
-    ),
-    (
-        re.compile(r"\b(phone|telephone|fax|mobile) (number|no)\b", re.I),
-        Cue(re.compile(r"\+?\d[\d\s().-]{6,}\d"), True),
-    ),
-    # "How long/often/far" is often answered in words ("every morning"): a hint, not a rule.
-    (re.compile(r"\bhow (long|large|big|far|often)\b", re.I), Cue(re.compile(_NUMBER, re.I), False)),
-    (
-        _ASKS_BYLINE,
-        Cue(re.compile(r"^\s*(author|by)\b|\b(writer|author|columnist|correspondent)\b", re.I), True, False),
-    ),
-    (
-        re.compile(r"^\s*(who|whom|whose)\b|\bwhich (person|people|leader|country|organi[sz]ation)\b", re.I),
-        Cue(re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+|\b[A-Z]{2,}\b"), False),
-    ),
-    (
-        re.compile(r"^\s*where\b|\b(in|at) which (city|country|place|venue)\b", re.I),
-        Cue(re.compile(r"\b(in|at|from|near)\s+(the\s+)?[A-Z]\w*"), False),
-    ),
-]
-_EXPANDS = re.compile(r"\b(stand for|short for|abbreviation|acronym|full (name|form)|expand)", re.I)
-_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,9}\b")
-_ASKS_TITLE = re.compile(r"\b(title|headline)\b", re.I)
-
-
-def answer_cue(question: str) -> Cue | None:
-    """What an answer to ``question`` should contain, if its wording implies something."""
-    acronym = _ACRONYM.search(question)
-    if acronym and _EXPANDS.search(question):
-        # "What does NAM stand for?" wants "Non-Aligned Movement (NAM)" or "NAM (Non-...)".
-        a = re.escape(acronym.group())
-        spelled = rf"[A-Z][\w-]*(\s+\w[\w-]*){{0,8}}\s*\({a}\)|\b{a}\s*\([A-Z]|\b{a} (stands|is short) for"
-        return Cue(re.compile(spelled), True, False)
-    for asks, cue in _CUES:
-        if asks.search(question):
-            return cue
-    return None
-
-
-def _cue_hit(cue: Cue, sentence: str, question_lower: str) -> bool:
-    if not cue.new_info:
-        return bool(cue.pattern.search(sentence))
-    # The answer is new information: a date or name the question already states does not count.
-    return any(m.group().strip().lower() not in question_lower for m in cue.pattern.finditer(sentence))
-
-
-def asked_role(question: str) -> str:
-    if _ASKS_BYLINE.search(question):
-        return "byline"
-    if _ASKS_TITLE.search(question):
-        return "title"
-    return ""
-
-
 def sentence_role(text: str, number: int, title: str) -> str:
     """Title (the first sentence, equal to the document's title), byline, or body."""
     if number == 0 and text.strip() == title.strip():
@@ -208,26 +112,47 @@ def _coverage(q_terms: set[str], have: set[str], idf: Callable[[str], float]) ->
     return (got / total if total else 0.0), missing
 
 
-WORD_VECTORS: Callable[[str], np.ndarray] | None = None
-_WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+class Synonyms:
+    """Soft word matching for one question: how close each question word (or counted
+    word) comes to some word of a text, by the embedding model's static word vectors,
+    so that "set up" meets "established" and "leaders" meets "heads"."""
+
+    def __init__(self, query: Sequence[str], texts: Sequence[str], word_vectors: WordVectors | None):
+        self.query = list(dict.fromkeys(query))
+        vocab = list(dict.fromkeys(w for t in dict.fromkeys(texts) for w in content_words(t)))
+        self._col = {w: i for i, w in enumerate(vocab)}
+        self._memo: dict[str, np.ndarray] = {}
+        if word_vectors is None or not self.query or not vocab:
+            self._sims = np.zeros((len(self.query), len(vocab)))
+            return
+        vecs = word_vectors(self.query + vocab)
+        self._sims = np.clip(vecs[: len(self.query)] @ vecs[len(self.query) :].T, 0.0, 1.0)
+
+    def best(self, text: str) -> np.ndarray:
+        """Each query word's best cosine with a content word of ``text`` (0 for words
+        outside the texts the matcher was built on)."""
+        got = self._memo.get(text)
+        if got is None:
+            cols = [self._col[w] for w in content_words(text) if w in self._col]
+            got = self._sims[:, cols].max(axis=1) if cols else np.zeros(len(self.query))
+            self._memo[text] = got
+        return got
+
+    def rows(self, query: Sequence[str]) -> list[int]:
+        return [self.query.index(w) for w in query]
+
+    def near_number(self, rows: list[int], text: str) -> float:
+        """How close a word next to a number of ``text`` comes to the counted thing."""
+        best = 0.0
+        for m in NUMBER_RE.finditer(text):
+            best = max(best, float(self.best(text[max(0, m.start() - 30) : m.end() + 40])[rows].max(initial=0.0)))
+        return best
 
 
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-def soft_coverage(q_words: list[str], q_idf: np.ndarray, s_words: list[str]) -> float:
-    """Idf-weighted share of the question's words that the sentence holds or has a
-    near synonym of (cosine of the embedding model's input word vectors)."""
-    if not q_words or WORD_VECTORS is None:
-        return 0.0
-    s = [w for w in set(s_words) if w not in STOPWORDS]
-    if not s:
-        return 0.0
-    qm = np.array([WORD_VECTORS(w) for w in q_words])
-    sm = np.array([WORD_VECTORS(w) for w in s])
-    best = np.clip((qm @ sm.T).max(axis=1), 0.0, 1.0)
-    return float(best @ q_idf / q_idf.sum())
+@functools.lru_cache(maxsize=TEXT_CACHE)
+def content_words(text: str) -> tuple[str, ...]:
+    """The distinct words of ``text`` that are not stopwords (memoised: sentences recur)."""
+    return tuple(dict.fromkeys(w for w in words(text) if w not in STOPWORDS))
 
 
 def features(
@@ -236,8 +161,9 @@ def features(
     candidates: Sequence[Candidate],
     doc_texts: dict[str, str],
     idf: Callable[[str], float],
+    word_vectors: WordVectors | None = None,
 ) -> np.ndarray:
-    """One row of `FEATURES` per candidate."""
+    """One row of `FEATURES` per candidate (soft word matches need ``word_vectors``)."""
     q_list = terms(question)
     q_terms = set(q_list)
     q_bigrams = set(zip(q_list, q_list[1:]))
@@ -246,15 +172,22 @@ def features(
     role = asked_role(question)
     q_words = [w for w in words(question) if w not in STOPWORDS]
     q_idf = np.array([max(idf(stem(w)), 0.1) for w in q_words])
+    q_share = q_idf / q_idf.sum() if len(q_idf) else q_idf
+    counted = counted_words(question)
+    texts = [doc_texts[c.doc_id][c.span.start : c.span.end] for c in candidates]
+    synonyms = Synonyms(q_words + counted, texts + [c.neighbour_text for c in candidates], word_vectors)
+    q_rows, counted_rows = synonyms.rows(q_words), synonyms.rows(counted)
+    idf = {t: idf(t) for t in q_terms}.__getitem__  # each question term's idf, once
     rows = []
-    for c in candidates:
-        text = doc_texts[c.doc_id][c.span.start : c.span.end]
+    for c, text in zip(candidates, texts):
         s_list = text_terms(text)
         own = set(s_list)
         lexical, missing = _coverage(q_terms, own, idf)
         lexical_ctx, _ = _coverage(q_terms, own | set(text_terms(c.neighbour_text)), idf)
+        soft = synonyms.best(text)[q_rows]
+        soft_ctx = np.maximum(soft, synonyms.best(c.neighbour_text)[q_rows])
         bigram = len(q_bigrams & set(zip(s_list, s_list[1:]))) / len(q_bigrams) if q_bigrams else 0.0
-        hit = cue is not None and _cue_hit(cue, text, q_lower)
+        hit = cue is not None and cue_hit(cue, text, q_lower)
         rows.append(
             [
                 float(c.vec @ qvec),
@@ -279,7 +212,11 @@ def features(
                 0.0,
                 0.0,
                 0.0,
-                *(soft_coverage(q_words, q_idf, w) for w in (words(text), words(text + " " + c.neighbour_text))),
+                float(soft @ q_share),
+                float(soft_ctx @ q_share),
+                synonyms.near_number(counted_rows, text) if counted else 0.0,
+                # The weightiest question word with not even a near synonym around the sentence.
+                max((w for w, m in zip(q_share, soft_ctx) if m < 0.35), default=0.0),
             ]
         )
     x = np.array(rows, dtype=np.float64).reshape(len(candidates), len(FEATURES))
@@ -322,14 +259,31 @@ _NAME = re.compile(r"(?<!^)\b[A-Z][a-zA-Z]+\b")
 _DIGITS = re.compile(r"\b\d[\d,.]*\b")
 
 
+def choose(question: str, x: np.ndarray, p: np.ndarray) -> int:
+    """The likeliest sentence; for a question whose answer has a form of its own (a date,
+    a number, an address), the likeliest sentence that has that form, where one does."""
+    cue = answer_cue(question)
+    if cue is not None and cue.strong:
+        has = np.flatnonzero(x[:, FEATURES.index("cue_strong")] > 0)
+        if len(has):
+            return int(has[np.argmax(p[has])])
+    return int(np.argmax(p))
+
+
 def abstain_features(
-    question: str, sentence: str, context: str, x: np.ndarray, p: np.ndarray, oov: float, idf: Callable[[str], float]
+    question: str,
+    best: int,
+    sentence: str,
+    context: str,
+    x: np.ndarray,
+    p: np.ndarray,
+    oov: float,
+    idf: Callable[[str], float],
 ) -> np.ndarray:
     """What the confidence model sees: the best sentence, how far it stands out, and
     what the question names that the sentence and its neighbours (``context``) do not:
     a negation, a proper name, a number (the ways an answerable-looking question is not)."""
-    best = int(np.argmax(p))
-    second = float(np.partition(p, -2)[-2]) if len(p) > 1 else 0.0
+    second = float(np.max(np.delete(p, best))) if len(p) > 1 else 0.0
     f = FEATURES.index
     hit = x[best, f("cue_strong")] + x[best, f("cue_weak")]
     cue = answer_cue(question)
@@ -343,7 +297,9 @@ def abstain_features(
          float(sum(w not in context for w in names)),
          float(sum(n not in context for n in _DIGITS.findall(question))),
          # "When ...?" answered by a sentence without a date is no answer.
-         float(cue is not None and cue.strong and hit == 0)],
+         float(cue is not None and cue.strong and hit == 0),
+         p[best] / p.max(), x[best, f("soft")], x[best, f("soft_ctx")], x[best, f("unmatched")], x[best, f("centered")],
+         x[best, f("counted")] - float(bool(counted_words(question)))],
     )  # fmt: skip
 
 
@@ -361,6 +317,7 @@ def select(
     idf: Callable[[str], float],
     oov: float,
     min_confidence: float,
+    word_vectors: WordVectors | None = None,
 ) -> Answer:
     """Choose and cite the answering sentence(s), or abstain.
 
@@ -369,13 +326,14 @@ def select(
     """
     if not candidates:
         return _abstain(question, passages, 0.0, "no passage was retrieved")
-    x = features(question, qvec, candidates, doc_texts, idf)
+    x = features(question, qvec, candidates, doc_texts, idf, word_vectors)
     p = sentence_probabilities(x)
-    best = int(np.argmax(p))
+    best = choose(question, x, p)
     b = candidates[best]
     text = doc_texts[b.doc_id]
     sentence = text[b.span.start : b.span.end]
-    g = abstain_features(question, sentence, f"{sentence} {b.neighbour_text}", x, p, oov, idf)
+    context = f"{sentence} {b.neighbour_text}"
+    g = abstain_features(question, best, sentence, context, x, p, oov, idf)
     conf = round(confidence(g), 4)
     if conf < min_confidence:
         return _abstain(question, passages, conf, "no sentence answers the question with enough evidence")
@@ -391,7 +349,7 @@ def select(
     chosen.sort(key=lambda i: candidates[i].number)
     cue = answer_cue(question)
     quoted = text[candidates[chosen[0]].span.start : candidates[chosen[-1]].span.end]
-    if cue is not None and cue.strong and not _cue_hit(cue, quoted, question.lower()):
+    if cue is not None and cue.strong and not cue_hit(cue, quoted, question.lower()):
         # A "when" question answered without a date (or "how many" without a number) is no answer.
         return _abstain(question, passages, conf, "no retrieved sentence gives what the question asks for")
     title, source = doc_titles.get(b.doc_id, (b.doc_id, None))

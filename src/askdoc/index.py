@@ -17,6 +17,7 @@ import numpy as np
 from . import answering as answer_stage
 from .chunk import CHUNKER_VERSION, chunk_document
 from .config import Settings
+from .cues import asked_role
 from .embed import Embedder
 from .errors import IndexDamaged, QuestionError, StoreError, UnknownDocument
 from .ingest import make_document, read_file
@@ -260,7 +261,7 @@ class Index:
         r = self.retrieve(question, k, doc_ids)
         return answer_stage.select(
             r.question, r.qvec, r.candidates, r.passages, r.texts, r.titles, r.idf, r.oov,
-            self.settings.min_confidence,
+            self.settings.min_confidence, r.word_vectors,
         )  # fmt: skip
 
     def retrieve(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Retrieval:
@@ -274,11 +275,14 @@ class Index:
         retriever = self._get_retriever()
         titles, texts = self._views
         qvec = self.embedder.encode_one(question)
-        passages = retriever.search(question, qvec, k, titles, doc_ids, answer_stage.asked_role(question))
+        passages = retriever.search(question, qvec, k, titles, doc_ids, asked_role(question))
         # A document removed by another thread this instant may still be in the retriever's answer.
         passages = [p for p in passages if p.doc_id in texts]
         candidates = self._candidates(passages, retriever, texts, titles)
-        return Retrieval(question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question))
+        return Retrieval(
+            question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question),
+            self.embedder.word_vectors,
+        )  # fmt: skip
 
     def _candidates(self, passages, retriever, texts, titles) -> list[answer_stage.Candidate]:
         """The sentences of the passages, with their neighbours as context.
@@ -343,6 +347,7 @@ class Retrieval:
     titles: dict[str, tuple[str, str | None]]
     idf: Callable[[str], float]
     oov: float
+    word_vectors: answer_stage.WordVectors | None = None
 
 
 def _check_question(question: object) -> str:

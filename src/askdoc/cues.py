@@ -1,0 +1,162 @@
+"""Answer types: what the wording of a question says its answer must contain.
+
+A "when" question wants a date the question does not already name, "how many"
+a number, "what is the budget" a number too, "what is the email" an address,
+"what does NAM stand for" a spelled-out name, "who wrote" a byline. A strong
+cue nearly decides: a quote without that form does not answer the question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .retrieve import STOPWORDS
+
+_WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words as written (unstemmed: word vectors want real words)."""
+    return _WORD.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class Cue:
+    """What an answer to a kind of question contains; strong cues nearly decide."""
+
+    pattern: re.Pattern
+    strong: bool
+    #: The match must be new information (a date the question does not already name).
+    new_info: bool = True
+
+
+_YEAR = r"\b(1[0-9]{3}|20[0-9]{2})s?\b"
+# Capitalised only: "may" and "march" are verbs too.
+_MONTH = (
+    r"\b(?-i:Jan(uary)?|Feb(ruary)?|March|April|May|June|July|Aug(ust)?|Sept?(ember)?|Oct(ober)?|Nov(ember)?|"
+    r"Dec(ember)?)\b"
+)
+_WEEKDAY = r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+# An exact date names the day: "March 3", "3rd of March", "03/03/2021", "on Friday".
+_DAY_DATE = (
+    rf"{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{_MONTH}|\b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b|"
+    rf"{_WEEKDAY}"
+)
+# Times and relative dates also answer "when": "at 23:40", "on Friday", "in the spring".
+_TIME = (
+    r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s*[ap]\.?m\b|\b(century|decade|today|yesterday|tomorrow|tonight|ago|"
+    r"noon|midnight|morning|evening|night|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"spring|summer|autumn|winter|daily|weekly|monthly|annually|years?|months?|weeks?|days?|hours?)\b"
+)
+# Digits inside a name ("COVID-19", "G20") are no quantity; ordinals ("21st") are.
+_NUMBER = (
+    r"(?<![\w-])\d[\d,.]*(st|nd|rd|th)?\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|dozens|half|several)\b"
+)
+_ASKS_BYLINE = re.compile(r"\b(who (wrote|authored|penned)|author|writer|byline|written by)\b", re.I)
+# "What is the budget/population/...?" asks for a quantity as surely as "how many" does.
+_QUANTITY_NOUNS = (
+    r"number|amount|percentage|proportion|share|population|budget|cost|price|size|area|length|height|width|depth|"
+    r"weight|value|rate|salary|revenue|income|profit|score|distance|age|capacity|speed|temperature|total|sum|fee"
+)
+_CUES: list[tuple[re.Pattern, Cue]] = [
+    # The most specific forms first: an exact date wants the day, "what year" a year.
+    (
+        re.compile(r"\b(exact|specific|precise)\s+(date|day)\b|\b(what|which)\s+(date|day)\b", re.I),
+        Cue(re.compile(_DAY_DATE, re.I), True),
+    ),
+    (
+        re.compile(r"\b(what|which)\s+((is|was|are|were)\s+the\s+)?(exact\s+|specific\s+)?year\b", re.I),
+        Cue(re.compile(_YEAR), True),
+    ),
+    (
+        re.compile(
+            r"^\s*(when|since when)\b|\b(what|which)\s+((is|was|are|were)\s+the\s+)?(exact\s+|specific\s+|precise\s+)?"
+            r"(year|date|day|month|time|decade|century)s?\b",
+            re.I,
+        ),
+        Cue(re.compile(f"{_YEAR}|{_MONTH}|{_TIME}", re.I), True),
+    ),
+    (
+        re.compile(
+            rf"\bhow (many|much|old)\b|\bwhat (is|was|are|were) (the|its|their|his|her)\s+"
+            rf"((total|exact|approximate|average|estimated|annual)\s+)?({_QUANTITY_NOUNS})\b|"
+            rf"\bwhat ({_QUANTITY_NOUNS})\b",
+            re.I,
+        ),
+        Cue(re.compile(_NUMBER, re.I), True),
+    ),
+    # Contact details have a form of their own: an address, a link, a telephone number.
+    (re.compile(r"\be-?mail\b", re.I), Cue(re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"), True)),
+    (
+        re.compile(r"\b(website|web site|web address|url|homepage|link)\b", re.I),
+        Cue(re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+\.(com|org|net|gov|edu|int|io)\b", re.I), True),
+    ),
+    (
+        re.compile(r"\b(phone|telephone|fax|mobile) (number|no)\b", re.I),
+        Cue(re.compile(r"\+?\d[\d\s().-]{6,}\d"), True),
+    ),
+    # "How long/often/far" is often answered in words ("every morning"): a hint, not a rule.
+    (re.compile(r"\bhow (long|large|big|far|often)\b", re.I), Cue(re.compile(_NUMBER, re.I), False)),
+    (
+        _ASKS_BYLINE,
+        Cue(re.compile(r"^\s*(author|by)\b|\b(writer|author|columnist|correspondent)\b", re.I), True, False),
+    ),
+    (
+        re.compile(r"^\s*(who|whom|whose)\b|\bwhich (person|people|leader|country|organi[sz]ation)\b", re.I),
+        Cue(re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+|\b[A-Z]{2,}\b"), False),
+    ),
+    (
+        re.compile(r"^\s*where\b|\b(in|at) which (city|country|place|venue)\b", re.I),
+        Cue(re.compile(r"\b(in|at|from|near)\s+(the\s+)?[A-Z]\w*"), False),
+    ),
+]
+_EXPANDS = re.compile(r"\b(stand for|short for|abbreviation|acronym|full (name|form)|expand)", re.I)
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,9}\b")
+_ASKS_TITLE = re.compile(r"\b(title|headline)\b", re.I)
+
+
+def answer_cue(question: str) -> Cue | None:
+    """What an answer to ``question`` should contain, if its wording implies something."""
+    acronym = _ACRONYM.search(question)
+    if acronym and _EXPANDS.search(question):
+        # "What does NAM stand for?" wants "Non-Aligned Movement (NAM)" or "NAM (Non-...)".
+        a = re.escape(acronym.group())
+        spelled = rf"[A-Z][\w-]*(\s+\w[\w-]*){{0,8}}\s*\({a}\)|\b{a}\s*\([A-Z]|\b{a} (stands|is short) for"
+        return Cue(re.compile(spelled), True, False)
+    for asks, cue in _CUES:
+        if asks.search(question):
+            return cue
+    return None
+
+
+def cue_hit(cue: Cue, sentence: str, question_lower: str) -> bool:
+    if not cue.new_info:
+        return bool(cue.pattern.search(sentence))
+    # The answer is new information: a date or name the question already states does not count.
+    return any(m.group().strip().lower() not in question_lower for m in cue.pattern.finditer(sentence))
+
+
+def asked_role(question: str) -> str:
+    if _ASKS_BYLINE.search(question):
+        return "byline"
+    if _ASKS_TITLE.search(question):
+        return "title"
+    return ""
+
+
+_COUNTED = re.compile(r"\bhow (many|much)\s+(.*)|\b(what|which) (is|was|are|were) (the|its|their) (.*)", re.I)
+NUMBER_RE = re.compile(_NUMBER, re.I)
+
+
+def counted_words(question: str) -> list[str]:
+    """What a quantity question counts: "how many national leaders" -> national, leaders;
+    "what is the population of X" -> population."""
+    m = _COUNTED.search(question)
+    if not m:
+        return []
+    if m.group(2) is not None:
+        return [w for w in words(m.group(2))[:2] if w not in STOPWORDS]
+    head = words(m.group(6))[:1]
+    return head if head and re.fullmatch(_QUANTITY_NOUNS, head[0]) else []
