@@ -7,12 +7,15 @@ byline, first paragraph) gets a feature vector (`FEATURES`):
 
 - its embedding's cosine with the question, alone, blended with its
   neighbours', and the neighbours' best (context carries a terse sentence's subject);
+- its cosine centred on the retrieved sentences' mean (the shared topic cancels out);
 - lexical coverage: the idf-weighted share of the question's terms it holds,
-  and the weightiest question term it lacks;
+  and the weightiest question term it lacks; soft coverage, where a near synonym
+  by the model's static word vectors counts ("founded" ~ "established");
 - the fused retrieval score and rank of the best passage that contains it;
-- answer-type cues: a "when" question wants a date the question does not
-  already name, "how many" a number, "what does X stand for" a spelled-out X,
-  "who wrote" a byline;
+- answer types (`cues`): a "when" question wants a date the question does not
+  already name, "how many" a number near a word like the counted thing, "what does
+  X stand for" a spelled-out X, "who wrote" a byline; a question of such a type
+  quotes the likeliest sentence of that type;
 - whether it is the title or the byline, and whether the question asks for one.
 
 A logistic model turns the features into the probability that the sentence
