@@ -122,34 +122,36 @@ class Synonyms:
 
     def __init__(self, query: Sequence[str], texts: Sequence[str], word_vectors: WordVectors | None):
         self.query = list(dict.fromkeys(query))
-        vocab = list(dict.fromkeys(w for t in dict.fromkeys(texts) for w in content_words(t)))
+        vocab = list(set().union(*map(content_words, set(texts))))
         self._col = {w: i for i, w in enumerate(vocab)}
-        self._memo: dict[str, np.ndarray] = {}
         if word_vectors is None or not self.query or not vocab:
             self._sims = np.zeros((len(self.query), len(vocab)))
             return
         vecs = word_vectors(self.query + vocab)
         self._sims = np.clip(vecs[: len(self.query)] @ vecs[len(self.query) :].T, 0.0, 1.0)
 
-    def best(self, text: str) -> np.ndarray:
-        """Each query word's best cosine with a content word of ``text`` (0 for words
-        outside the texts the matcher was built on)."""
-        got = self._memo.get(text)
-        if got is None:
-            cols = [self._col[w] for w in content_words(text) if w in self._col]
-            got = self._sims[:, cols].max(axis=1) if cols else np.zeros(len(self.query))
-            self._memo[text] = got
-        return got
+    def best(self, texts: Sequence[str]) -> np.ndarray:
+        """For each text, each query word's best cosine with one of its content words
+        (texts x query words; words outside the texts the matcher was built on count 0)."""
+        cols = [[self._col[w] for w in content_words(t) if w in self._col] for t in texts]
+        lens = np.array([len(c) for c in cols], dtype=np.int64)
+        out = np.zeros((len(texts), len(self.query)))
+        filled = lens > 0
+        if filled.any():
+            # One reduction over all texts' columns; empty texts are left out of the
+            # segments, so each start ends where the next non-empty text begins.
+            starts = (np.cumsum(lens) - lens)[filled]
+            flat = [i for c in cols for i in c]
+            out[filled] = np.maximum.reduceat(self._sims[:, flat], starts, axis=1).T
+        return out
 
     def rows(self, query: Sequence[str]) -> list[int]:
         return [self.query.index(w) for w in query]
 
     def near_number(self, rows: list[int], text: str) -> float:
         """How close a word next to a number of ``text`` comes to the counted thing."""
-        best = 0.0
-        for m in NUMBER_RE.finditer(text):
-            best = max(best, float(self.best(text[max(0, m.start() - 30) : m.end() + 40])[rows].max(initial=0.0)))
-        return best
+        windows = [text[max(0, m.start() - 30) : m.end() + 40] for m in NUMBER_RE.finditer(text)]
+        return float(self.best(windows)[:, rows].max(initial=0.0)) if windows else 0.0
 
 
 @functools.lru_cache(maxsize=TEXT_CACHE)
@@ -187,8 +189,6 @@ def features(
         own = set(s_list)
         lexical, missing = _coverage(q_terms, own, idf)
         lexical_ctx, _ = _coverage(q_terms, own | set(text_terms(c.neighbour_text)), idf)
-        soft = synonyms.best(text)[q_rows]
-        soft_ctx = np.maximum(soft, synonyms.best(c.neighbour_text)[q_rows])
         bigram = len(q_bigrams & set(zip(s_list, s_list[1:]))) / len(q_bigrams) if q_bigrams else 0.0
         hit = cue is not None and cue_hit(cue, text, q_lower)
         rows.append(
@@ -215,17 +215,22 @@ def features(
                 0.0,
                 0.0,
                 0.0,
-                float(soft @ q_share),
-                float(soft_ctx @ q_share),
+                0.0,
+                0.0,
                 synonyms.near_number(counted_rows, text) if counted else 0.0,
-                # The weightiest question word with not even a near synonym around the sentence.
-                max((w for w, m in zip(q_share, soft_ctx) if m < 0.35), default=0.0),
+                0.0,
             ]
         )
     x = np.array(rows, dtype=np.float64).reshape(len(candidates), len(FEATURES))
     if len(x):
-        # Relative evidence: how far each sentence trails the best one, and its rank.
         f = FEATURES.index
+        soft = synonyms.best(texts)[:, q_rows]
+        soft_ctx = np.maximum(soft, synonyms.best([c.neighbour_text for c in candidates])[:, q_rows])
+        x[:, f("soft")] = soft @ q_share
+        x[:, f("soft_ctx")] = soft_ctx @ q_share
+        # The weightiest question word with not even a near synonym around the sentence.
+        x[:, f("unmatched")] = ((soft_ctx < 0.35) * q_share).max(axis=1, initial=0.0)
+        # Relative evidence: how far each sentence trails the best one, and its rank.
         # Centred cosine: what sets a sentence apart from the others retrieved, against
         # what sets the question apart from them (the shared topic cancels out).
         mu = np.mean([c.vec for c in candidates], axis=0)
