@@ -326,17 +326,20 @@ def select(
     oov: float,
     min_confidence: float,
     word_vectors: WordVectors | None = None,
+    top_k: int | None = None,
 ) -> Answer:
     """Choose and cite the answering sentence(s), or abstain.
 
     ``oov`` is the idf-weighted share of the question's terms that occur
-    nowhere in the searched documents.
+    nowhere in the searched documents. The answer lists the ``top_k`` passages
+    (all by default) that hold the likeliest sentences, best first.
     """
     if not candidates:
-        return _abstain(question, passages, 0.0, "no passage was retrieved")
+        return _abstain(question, passages[:top_k], 0.0, "no passage was retrieved")
     x = features(question, qvec, candidates, doc_texts, idf, word_vectors)
     p = sentence_probabilities(x)
     best = choose(question, x, p)
+    passages = rerank(passages, candidates, np.where(np.arange(len(p)) == best, np.inf, p))[:top_k]
     b = candidates[best]
     text = doc_texts[b.doc_id]
     sentence = text[b.span.start : b.span.end]
@@ -375,6 +378,18 @@ def select(
     ]
     answer_text = text[citations[0].start : citations[-1].end]
     return Answer(question, True, answer_text, conf, citations, passages)
+
+
+def rerank(passages: Sequence[Passage], candidates: Sequence[Candidate], p: np.ndarray) -> list[Passage]:
+    """Passages by the best score ``p`` of a sentence each holds, then in the order
+    retrieved: so the passage a quote comes from leads, even where retrieval ranked
+    it lower (or it is a document's lead, which retrieval does not rank)."""
+    best = [
+        max((float(prob) for c, prob in zip(candidates, p) if c.doc_id == q.doc_id and q.start <= c.span.start
+             and c.span.end <= q.end), default=0.0)
+        for q in passages
+    ]  # fmt: skip
+    return [passages[i] for i in sorted(range(len(passages)), key=lambda i: (-best[i], i))]
 
 
 def _abstain(question: str, passages: list[Passage], confidence: float, reason: str) -> Answer:

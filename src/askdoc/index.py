@@ -261,7 +261,7 @@ class Index:
         r = self.retrieve(question, k, doc_ids)
         return answer_stage.select(
             r.question, r.qvec, r.candidates, r.passages, r.texts, r.titles, r.idf, r.oov,
-            self.settings.min_confidence, r.word_vectors,
+            self.settings.min_confidence, r.word_vectors, r.n_found,
         )  # fmt: skip
 
     def retrieve(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Retrieval:
@@ -275,34 +275,38 @@ class Index:
         retriever = self._get_retriever()
         titles, texts = self._views
         qvec = self.embedder.encode_one(question)
-        passages = retriever.search(question, qvec, k, titles, doc_ids, asked_role(question))
+        found = retriever.search(question, qvec, k, titles, doc_ids, asked_role(question))
         # A document removed by another thread this instant may still be in the retriever's answer.
-        passages = [p for p in passages if p.doc_id in texts]
-        candidates = self._candidates(passages, retriever, texts, titles)
+        found = [p for p in found if p.doc_id in texts]
+        passages = found + self._leads(found, retriever, titles)
+        candidates = self._candidates(passages, len(found), retriever, texts, titles)
         return Retrieval(
             question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question),
-            self.embedder.word_vectors,
+            self.embedder.word_vectors, len(found),
         )  # fmt: skip
 
-    def _candidates(self, passages, retriever, texts, titles) -> list[answer_stage.Candidate]:
-        """The sentences of the passages, with their neighbours as context.
+    @staticmethod
+    def _leads(found: list[Passage], retriever, titles) -> list[Passage]:
+        """Each found document's lead chunk (title, byline, first paragraph), unless found
+        already, with the weakest passage score: it carries what the whole document is
+        about, which a question rarely repeats word for word."""
+        have = {p.chunk_id for p in found}
+        floor = min((p.score for p in found), default=0.0)
+        keys = (chunk_key(d, retriever.gens.get(d, ""), 0) for d in dict.fromkeys(p.doc_id for p in found))
+        return [p for key in keys if key not in have and (p := retriever.passage(key, floor, titles))]
 
-        Each document's lead chunk (title, byline, first paragraph) joins in
-        with the weakest passage score: it carries what the whole document is
-        about, which a question rarely repeats word for word.
-        """
+    def _candidates(self, passages, n_found, retriever, texts, titles) -> list[answer_stage.Candidate]:
+        """The sentences of the passages, with their neighbours as context (the leads
+        after the ``n_found`` retrieved passages all rank just below them)."""
         wanted: dict[tuple[str, int], tuple[float, int]] = {}
-        floor = (min((p.score for p in passages), default=0.0), len(passages) + 1)
         gens = retriever.gens
-        leads = [(chunk_key(d, gens.get(d, ""), 0), d, floor) for d in dict.fromkeys(p.doc_id for p in passages)]
-        ranked = [(p.chunk_id, p.doc_id, (p.score, n)) for n, p in enumerate(passages, 1)]
-        for chunk_id, doc_id, prior in ranked + leads:
-            meta = retriever.meta(chunk_id)
+        for n, p in enumerate(passages, 1):
+            meta = retriever.meta(p.chunk_id)
             if meta is None:
                 continue
-            first, n = int(meta["first_sentence"]), int(meta["n_sentences"])
-            for num in range(first, first + n):
-                wanted.setdefault((doc_id, num), prior)  # passages come best first
+            first, count = int(meta["first_sentence"]), int(meta["n_sentences"])
+            for num in range(first, first + count):
+                wanted.setdefault((p.doc_id, num), (p.score, min(n, n_found + 1)))  # passages come best first
         ids = {(d, m) for d, n in wanted for m in (n - 1, n, n + 1) if m >= 0}
 
         def sid(doc_id: str, n: int) -> str:
@@ -348,6 +352,8 @@ class Retrieval:
     idf: Callable[[str], float]
     oov: float
     word_vectors: answer_stage.WordVectors | None = None
+    #: How many of ``passages`` the search found; the rest are the documents' leads.
+    n_found: int = 0
 
 
 def _check_question(question: object) -> str:

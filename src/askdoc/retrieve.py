@@ -367,21 +367,23 @@ class Retriever:
         best = best[:k]
         # Scale so that a chunk ranked first by all three rankings scores 1.
         scale = len(rankings) / (DEFAULT_RRF_K + 1)
-        passages = []
-        for cid, score in best:
-            text, meta = self._texts[self._row[cid]], self.metas[self._row[cid]]
-            title, source = titles.get(meta["doc_id"], (meta["doc_id"], None))
-            passages.append(
-                Passage(
-                    doc_id=meta["doc_id"],
-                    title=title,
-                    source=source,
-                    start=int(meta["start"]),
-                    end=int(meta["end"]),
-                    text=text,
-                    score=round(min(1.0, score / scale), 6),
-                    section=meta.get("section", ""),
-                    chunk_id=cid,
-                )
-            )
-        return passages
+        return [p for cid, score in best if (p := self.passage(cid, round(min(1.0, score / scale), 6), titles))]
+
+    def passage(self, chunk_id: str, score: float, titles: dict[str, tuple[str, str | None]]) -> Passage | None:
+        """A current chunk as a `Passage` with the given score (None for an unknown id)."""
+        row = self._row.get(chunk_id)
+        if row is None:
+            return None
+        text, meta = self._texts[row], self.metas[row]
+        title, source = titles.get(meta["doc_id"], (meta["doc_id"], None))
+        return Passage(
+            doc_id=meta["doc_id"],
+            title=title,
+            source=source,
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            text=text,
+            score=score,
+            section=meta.get("section", ""),
+            chunk_id=chunk_id,
+        )
