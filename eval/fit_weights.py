@@ -6,7 +6,8 @@ The sentence model learns which candidate sentence holds the answer from the
 answerable questions of every file; the abstention model learns, from files
 with unanswerable questions (SQuAD v2.0), whether the best sentence answers at
 all. Articles are split into two folds to report held-out figures; the printed
-weights, fitted on everything, go into ``src/askdoc/answering.py``. Role
+weights, fitted on everything, go into ``src/askdoc/answering.py``, and the
+threshold at 5% held-out false abstention into ``src/askdoc/config.py``. Role
 features (title/byline) never fire in SQuAD text and keep hand-set weights.
 """
 
@@ -25,6 +26,9 @@ from askdoc import evaluate as ev
 from askdoc.embed import Embedder
 
 HAND_SET = {"role_match": 3.0, "role_other": -1.5}
+#: The abstention threshold is set where this share of held-out answerable questions
+#: falls below it: the quality bar's limit on false abstention.
+FALSE_ABSTENTION = 0.05
 #: The served model's static word vectors (soft word matching).
 WORDS = Embedder().word_vectors
 
@@ -155,11 +159,17 @@ def main() -> None:
             Path(args.cache).write_bytes(pickle.dumps(items))
     data = extract(items)
     folds = data["fold"]
+    held_out_conf = []
     for held in (0, 1):
         train = (folds % 2) != held
         sw, sb, aw, ab = fit(data, items, train)
         report(data, items, sw, sb, aw, ab, ~train & data["has_neg"], f"fold {held} held out (v2.0 articles)")
         report(data, items, sw, sb, aw, ab, ~train & ~data["has_neg"], f"fold {held} held out (other files)")
+        g, _ = question_level(data, items, sw, sb, ~train & data["answerable"])
+        held_out_conf.append(1 / (1 + np.exp(-np.clip(g @ aw + ab, -30, 30))))
+    # The threshold that abstains on FALSE_ABSTENTION of the answerable questions held out.
+    threshold = float(np.quantile(np.concatenate(held_out_conf), FALSE_ABSTENTION))
+    print(f"DEFAULT_MIN_CONFIDENCE = {threshold:.2f}  ({FALSE_ABSTENTION:.0%} false abstention held out)")
     sw, sb, aw, ab = fit(data, items, np.ones(len(folds), dtype=bool))
     report(data, items, sw, sb, aw, ab, data["has_neg"], "all, in-sample (v2.0)")
     fmt = ", ".join

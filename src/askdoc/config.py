@@ -15,8 +15,9 @@ DEFAULT_CHUNK_TOKENS = 160
 DEFAULT_CHUNK_OVERLAP = 40
 #: Passages retrieved per question.
 DEFAULT_TOP_K = 5
-#: Below this confidence askdoc abstains instead of answering.
-DEFAULT_MIN_CONFIDENCE = 0.1
+#: Below this confidence askdoc abstains instead of answering: set where 5% of held-out
+#: answerable SQuAD/XQuAD questions fall below it (``eval/fit_weights.py``).
+DEFAULT_MIN_CONFIDENCE = 0.12
 #: Embedding batch size; 0 picks one by device (see `askdoc.embed`).
 DEFAULT_BATCH_SIZE = 0
 #: Embedding precision: "auto" runs fp16 on CUDA and fp32 elsewhere; or "fp32", "fp16".
