@@ -22,7 +22,7 @@ from .embed import Embedder
 from .errors import IndexDamaged, QuestionError, StoreError, UnknownDocument
 from .ingest import make_document, read_file
 from .records import Answer, Chunk, Document, IndexResult, Passage, Span
-from .store import DocumentRows, Store, StoredDocument, chunk_key, open_client, sentence_key
+from .store import DocumentRows, Store, StoredDocument, open_client, sentence_key
 
 #: Longest question accepted, in characters.
 MAX_QUESTION_CHARS = 2000
@@ -278,22 +278,14 @@ class Index:
         found = retriever.search(question, qvec, k, titles, doc_ids, asked_role(question))
         # A document removed by another thread this instant may still be in the retriever's answer.
         found = [p for p in found if p.doc_id in texts]
-        passages = found + self._leads(found, retriever, titles)
+        # Each document's lead carries what the whole document is about, which a
+        # question rarely repeats word for word.
+        passages = found + retriever.leads(found, titles)
         candidates = self._candidates(passages, len(found), retriever, texts, titles)
         return Retrieval(
             question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question),
             self.embedder.word_vectors, len(found),
         )  # fmt: skip
-
-    @staticmethod
-    def _leads(found: list[Passage], retriever, titles) -> list[Passage]:
-        """Each found document's lead chunk (title, byline, first paragraph), unless found
-        already, with the weakest passage score: it carries what the whole document is
-        about, which a question rarely repeats word for word."""
-        have = {p.chunk_id for p in found}
-        floor = min((p.score for p in found), default=0.0)
-        keys = (chunk_key(d, retriever.gens.get(d, ""), 0) for d in dict.fromkeys(p.doc_id for p in found))
-        return [p for key in keys if key not in have and (p := retriever.passage(key, floor, titles))]
 
     def _candidates(self, passages, n_found, retriever, texts, titles) -> list[answer_stage.Candidate]:
         """The sentences of the passages, with their neighbours as context (the leads

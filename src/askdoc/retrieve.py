@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from .records import Passage
-from .store import Store, StoredChunk, parse_sentence_key
+from .store import Store, StoredChunk, chunk_key, parse_sentence_key
 
 #: Reciprocal-rank-fusion constant (Cormack et al.'s 60).
 DEFAULT_RRF_K = 60
@@ -367,9 +367,18 @@ class Retriever:
         best = best[:k]
         # Scale so that a chunk ranked first by all three rankings scores 1.
         scale = len(rankings) / (DEFAULT_RRF_K + 1)
-        return [p for cid, score in best if (p := self.passage(cid, round(min(1.0, score / scale), 6), titles))]
+        return [p for cid, score in best if (p := self._passage(cid, round(min(1.0, score / scale), 6), titles))]
 
-    def passage(self, chunk_id: str, score: float, titles: dict[str, tuple[str, str | None]]) -> Passage | None:
+    def leads(self, found: Sequence[Passage], titles: dict[str, tuple[str, str | None]]) -> list[Passage]:
+        """The lead chunk (title, byline, first paragraph) of each document in ``found``
+        that ``found`` lacks, scored as the weakest passage found."""
+        have = {p.chunk_id for p in found}
+        floor = min((p.score for p in found), default=0.0)
+        with self._guard:
+            keys = (chunk_key(d, self.gens.get(d, ""), 0) for d in dict.fromkeys(p.doc_id for p in found))
+            return [p for key in keys if key not in have and (p := self._passage(key, floor, titles))]
+
+    def _passage(self, chunk_id: str, score: float, titles: dict[str, tuple[str, str | None]]) -> Passage | None:
         """A current chunk as a `Passage` with the given score (None for an unknown id)."""
         row = self._row.get(chunk_id)
         if row is None:
