@@ -92,6 +92,8 @@ class Answer:
     text: str
     confidence: float
     citations: list[Citation] = field(default_factory=list)
+    #: The passages the answer was chosen from, the one holding the quote (or the
+    #: likeliest sentence, when abstaining) first.
     passages: list[Passage] = field(default_factory=list)
     #: Why askdoc abstained (empty when found).
     reason: str = ""
