@@ -331,14 +331,15 @@ def select(
     """Choose and cite the answering sentence(s), or abstain.
 
     ``oov`` is the idf-weighted share of the question's terms that occur
-    nowhere in the searched documents. The answer lists the ``top_k`` passages
-    (all by default) that hold the likeliest sentences, best first.
+    nowhere in the searched documents. The answer lists ``top_k`` of the passages
+    (all by default): the quoted one first, then by the likeliest sentence each holds.
     """
     if not candidates:
         return _abstain(question, passages[:top_k], 0.0, "no passage was retrieved")
     x = features(question, qvec, candidates, doc_texts, idf, word_vectors)
     p = sentence_probabilities(x)
     best = choose(question, x, p)
+    # The chosen sentence outranks all (a typed question may choose a less likely one).
     passages = rerank(passages, candidates, np.where(np.arange(len(p)) == best, np.inf, p))[:top_k]
     b = candidates[best]
     text = doc_texts[b.doc_id]
