@@ -83,7 +83,11 @@ def format_answer(ans, idx) -> str:
     width = 88
     lines: list[str] = []
     if ans.found:
-        lines += textwrap.wrap(f"“{ans.text}”", width) or [""]
+        bold = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        if ans.exact:
+            lines.append(f"Answer: {_bold(ans.exact) if bold else ans.exact}")
+        quote = textwrap.wrap(f"“{ans.text}”", width) or [""]
+        lines += [_emphasise(line, ans.exact) for line in quote] if bold and ans.exact else quote
         lines.append("")
         for n, c in enumerate(ans.citations, 1):
             lines.append(f"[{n}] {c.title} — {_position(idx, c.doc_id, c.start, c.end)}")
@@ -99,6 +103,15 @@ def format_answer(ans, idx) -> str:
             lines += textwrap.wrap(snippet, width, initial_indent="    ", subsequent_indent="    ")
         lines.append(f"confidence {ans.confidence:.2f}")
     return "\n".join(lines)
+
+
+def _bold(text: str) -> str:
+    return f"\033[1m{text}\033[0m"
+
+
+def _emphasise(line: str, exact: str) -> str:
+    """The exact answer in bold where it stands whole on one wrapped line."""
+    return line.replace(exact, _bold(exact), 1) if exact in line else line
 
 
 def _position(idx, doc_id: str, start: int, end: int) -> str:
@@ -201,6 +214,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_reader(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .train import train_reader
+
+    result = train_reader(
+        args.files, args.out, hold_out=args.hold_out or (), init=args.init, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, negatives=args.negatives, negative_weight=args.negative_weight,
+        max_questions=args.max_questions, max_steps=args.max_steps, seed=args.seed, device=args.device,
+        progress=lambda steps: tqdm(steps, desc="training", unit="step", disable=args.json),
+        command="askdoc train-reader " + " ".join(sys.argv[2:]),
+    )  # fmt: skip
+    summary = {
+        "out": str(result.out_dir), "steps": result.steps, "first_loss": result.losses[0],
+        "last_loss": result.losses[-1], "heldout": result.heldout, "seconds": round(result.seconds, 1),
+    }  # fmt: skip
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"wrote {result.out_dir}/reader.safetensors and MODEL_CARD.md ({result.steps} steps, "
+              f"loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}, {result.seconds:.0f} s)")  # fmt: skip
+        for k, v in result.heldout.items():
+            print(f"  held out: {k} {v}")
+        print(f"use it with ASKDOC_READER={result.out_dir}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from . import ui
 
@@ -279,6 +319,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="eval/bench", help="folder for the reports (default eval/bench)")
     p.add_argument("--json", action="store_true", help="print JSON for programs")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser(
+        "train-reader",
+        help="train the answer reader on SQuAD-format files (CUDA when present)",
+        description="Train askdoc's reader (a cross-encoder from the bundled MiniLM) on SQuAD v1.1/v2.0 files; "
+        "writes reader.safetensors and MODEL_CARD.md. FILE:N uses the first N articles of FILE.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="SQuAD-format .json or .json.gz (FILE:N: first N articles)")
+    p.add_argument("--out", required=True, help="folder for the weights and the model card")
+    p.add_argument("--hold-out", type=lambda t: [x for x in t.split(",") if x], metavar="TITLE,...",
+                   help="articles to leave out of training and report figures on")  # fmt: skip
+    p.add_argument("--init", metavar="DIR", help="continue from a reader folder (default: the bundled MiniLM)")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--negatives", type=int, default=3, help="negative sentences per question")
+    p.add_argument("--negative-weight", type=float, default=1.0, help="loss weight of unanswerable questions")
+    p.add_argument("--max-questions", type=int, help="a seeded sample of this many questions (CPU runs)")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--json", action="store_true", help="print JSON for programs")
+    p.set_defaults(func=cmd_train_reader)
 
     p = sub.add_parser("serve", parents=[common], help="open the browser chat (http://127.0.0.1:7860)")
     p.add_argument("--host", help="address to bind (default 127.0.0.1, or GRADIO_SERVER_NAME)")

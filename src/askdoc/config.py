@@ -18,6 +18,9 @@ DEFAULT_TOP_K = 5
 #: Below this confidence askdoc abstains instead of answering: set where 5% of held-out
 #: answerable SQuAD/XQuAD questions fall below it (``eval/fit_weights.py``).
 DEFAULT_MIN_CONFIDENCE = 0.12
+#: The reader's weights folder; empty means the shipped reader, "off" answers by the
+#: feature scorer alone (faster, less accurate).
+DEFAULT_READER = ""
 #: Embedding batch size; 0 picks one by device (see `askdoc.embed`).
 DEFAULT_BATCH_SIZE = 0
 #: Embedding precision: "auto" runs fp16 on CUDA and fp32 elsewhere; or "fp32", "fp16".
@@ -52,6 +55,7 @@ class Settings:
     index_dir: Path
     chroma_url: str = ""
     model: str = DEFAULT_MODEL
+    reader: str = DEFAULT_READER
     device: str = DEFAULT_DEVICE
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP

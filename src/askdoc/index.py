@@ -21,6 +21,7 @@ from .cues import asked_role
 from .embed import Embedder
 from .errors import IndexDamaged, QuestionError, StoreError, UnknownDocument
 from .ingest import make_document, read_file
+from .read import Reader
 from .records import Answer, Chunk, Document, IndexResult, Passage, Span
 from .store import DocumentRows, Store, StoredDocument, open_client, sentence_key
 
@@ -61,6 +62,8 @@ class Index:
         )
         s = self.settings
         self.embedder = Embedder(s.model, s.device, s.batch_size, s.precision)
+        # Loaded on the first question, once per process (see `askdoc.read`).
+        self.reader = None if s.reader == "off" else Reader(s.reader or None, s.device)
         self.embedded = not self.settings.chroma_url
         try:
             # Creating a store is a write too: two processes creating one race on its tables.
@@ -261,7 +264,7 @@ class Index:
         r = self.retrieve(question, k, doc_ids)
         return answer_stage.select(
             r.question, r.qvec, r.candidates, r.passages, r.texts, r.titles, r.idf, r.oov,
-            self.settings.min_confidence, r.word_vectors, r.n_found,
+            self.settings.min_confidence, r.word_vectors, r.n_found, self.reader,
         )  # fmt: skip
 
     def retrieve(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Retrieval:
@@ -311,7 +314,8 @@ class Index:
             if own is None:
                 continue
             span, vec = own
-            near = [got[s] for s in (sid(doc_id, num - 1), sid(doc_id, num + 1)) if s in got]
+            prev = sid(doc_id, num - 1)
+            near = [got[s] for s in (prev, sid(doc_id, num + 1)) if s in got]
             ctx = vec + 0.5 * sum(v for _, v in near) if near else vec
             text = texts[doc_id]
             out.append(
@@ -325,6 +329,7 @@ class Index:
                     context_vec=ctx / (np.linalg.norm(ctx) or 1.0),
                     neighbour_vecs=tuple(v for _, v in near),
                     neighbour_text=" ".join(text[s.start : s.end] for s, _ in near),
+                    previous_text=text[got[prev][0].start : got[prev][0].end] if prev in got else "",
                     role=answer_stage.sentence_role(text[span.start : span.end], num, titles[doc_id][0]),
                 )
             )

@@ -78,6 +78,10 @@ class Citation:
     end: int
     quote: str
     score: float
+    #: The exact answer inside the quote, as absolute offsets (None for a sentence
+    #: that only completes the quote): ``document.text[answer_start:answer_end]``.
+    answer_start: int | None = None
+    answer_end: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,6 +101,8 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     #: Why askdoc abstained (empty when found).
     reason: str = ""
+    #: The short answer the reader found inside the quote ("1961"); empty when not found.
+    exact: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,0 +1,196 @@
+"""Read: a trained cross-encoder that reads a question against candidate sentences.
+
+For each candidate it reads the pair (question, sentence [SEP] previous sentence)
+and gives the probability that the sentence answers the question and the exact
+answer span inside it (start/end logits over the sentence's word pieces). The
+encoder is the bundled all-MiniLM-L6-v2 architecture; the weights, trained by
+``askdoc train-reader`` (see `askdoc.train`), ship in ``askdoc/models/reader/``.
+
+Loaded once per process, like the embedder. On a CPU the linear layers run as
+int8 (torch dynamic quantisation), which measured faster at the same ranking.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+
+#: The shipped weights and their model card.
+DEFAULT_READER_DIR = Path(__file__).resolve().parent / "models" / "reader"
+WEIGHTS_FILE = "reader.safetensors"
+#: Word pieces per (question, sentence [SEP] previous) pair; what training used.
+MAX_PIECES = 128
+#: Longest answer span, in word pieces.
+MAX_SPAN_PIECES = 30
+
+_MODELS: dict[tuple[str, str, bool], object] = {}
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The reader's verdict on one candidate sentence.
+
+    ``start``/``end`` are character offsets of the answer span inside the sentence
+    text given (``sentence[start:end]``); ``logit`` is the sentence head's raw score.
+    """
+
+    probability: float
+    logit: float
+    start: int
+    end: int
+
+
+def pair_text(sentence: str, previous: str) -> str:
+    """The second segment the reader reads: the sentence, then its predecessor as context."""
+    return f"{sentence} [SEP] {previous}" if previous else sentence
+
+
+def build_model(config_dir: str):
+    """The reader network (encoder + sentence head + span head), untrained heads."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    class ReaderNet(torch.nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            self.enc = BertModel(config)
+            self.cls = torch.nn.Linear(config.hidden_size, 1)
+            self.span = torch.nn.Linear(config.hidden_size, 2)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            h = self.enc(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
+            logit = self.cls(h[:, 0]).squeeze(-1)
+            start, end = self.span(h).unbind(-1)
+            return logit, start, end
+
+    return ReaderNet(BertConfig.from_pretrained(config_dir))
+
+
+class Reader:
+    """Scores candidate sentences for a question and finds the answer span in each."""
+
+    def __init__(self, path: str | Path | None = None, device: str = "auto", quantize: bool | None = None):
+        self.path = Path(path) if path else DEFAULT_READER_DIR
+        self._device = device
+        self._quantize = quantize
+
+    @cached_property
+    def device(self) -> str:
+        from .embed import resolve_device
+
+        return resolve_device(self._device)
+
+    @cached_property
+    def quantize(self) -> bool:
+        # int8 only where it helps: a CPU. CUDA runs the weights as they are.
+        return not self.device.startswith("cuda") if self._quantize is None else self._quantize
+
+    @cached_property
+    def tokenizer(self):
+        from transformers import AutoTokenizer
+
+        from .embed import bundled_model_path
+
+        return AutoTokenizer.from_pretrained(bundled_model_path())
+
+    @cached_property
+    def model(self):
+        """The loaded network, shared by every Reader of the same weights and device."""
+        key = (str(self.path), self.device, self.quantize)
+        with _LOCK:
+            if key not in _MODELS:
+                _MODELS[key] = load_model(self.path / WEIGHTS_FILE, self.device, self.quantize)
+            return _MODELS[key]
+
+    @property
+    def identity(self) -> str:
+        """Names the weights (part of an answer's provenance)."""
+        card = self.path / "version.txt"
+        return card.read_text(encoding="utf-8").strip() if card.is_file() else self.path.name
+
+    def encode(self, question: str, sentences: Sequence[str], previous: Sequence[str]):
+        """Tokenized pairs, with character offsets for the second segment."""
+        return self.tokenizer(
+            [question] * len(sentences),
+            [pair_text(s, p) for s, p in zip(sentences, previous)],
+            truncation="only_second",
+            max_length=MAX_PIECES,
+            padding=True,
+            return_offsets_mapping=True,
+            return_tensors="np",
+        )
+
+    def read(self, question: str, sentences: Sequence[str], previous: Sequence[str]) -> list[Reading]:
+        """One `Reading` per sentence, in one batched forward pass."""
+        if not sentences:
+            return []
+        import torch
+
+        batch = self.encode(question, sentences, previous)
+        with torch.inference_mode():
+            logit, start, end = self.model(
+                **{k: torch.as_tensor(batch[k], device=self.device) for k in ("input_ids", "attention_mask",
+                                                                               "token_type_ids")}
+            )  # fmt: skip
+        logit, start, end = (t.float().cpu().numpy() for t in (logit, start, end))
+        prob = 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
+        out = []
+        for i, sentence in enumerate(sentences):
+            s, e = best_span(start[i], end[i], batch["token_type_ids"][i], batch["offset_mapping"][i], len(sentence))
+            out.append(Reading(float(prob[i]), float(logit[i]), s, e))
+        return out
+
+
+def best_span(
+    start: np.ndarray, end: np.ndarray, types: np.ndarray, offsets: np.ndarray, limit: int
+) -> tuple[int, int]:
+    """The highest-scoring (start, end) pair of word pieces inside the sentence
+    (the second segment's characters below ``limit``), as character offsets."""
+    ok = (types == 1) & (offsets[:, 1] > offsets[:, 0]) & (offsets[:, 1] <= limit)
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return 0, limit
+    s, e = start[idx], end[idx]
+    # scores[i, j] = start i + end j, for i <= j < i + MAX_SPAN_PIECES
+    scores = s[:, None] + e[None, :]
+    gap = idx[None, :] - idx[:, None]
+    scores = np.where((gap >= 0) & (gap < MAX_SPAN_PIECES), scores, -np.inf)
+    i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    return int(offsets[idx[i], 0]), int(offsets[idx[j], 1])
+
+
+def load_model(weights: Path, device: str = "cpu", quantize: bool = False):
+    """The reader network with ``weights`` loaded, in eval mode (int8 linears if ``quantize``)."""
+    if not weights.is_file():
+        raise ConfigError(f"reader weights not found at {weights}; reinstall askdoc or run `askdoc train-reader`")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    import torch
+    from safetensors.torch import load_file
+
+    from .embed import bundled_model_path
+
+    model = build_model(bundled_model_path())
+    state = load_file(str(weights))
+    try:
+        model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    except RuntimeError as exc:
+        raise ConfigError(f"{weights}: not a reader checkpoint ({exc})") from None
+    missing = [k for k in model.state_dict() if k not in state and not k.startswith("enc.pooler")]
+    if missing:
+        raise ConfigError(f"{weights}: not a reader checkpoint (missing {missing[0]})")
+    model.eval()
+    if quantize:
+        with warnings.catch_warnings():  # torch announces a future API change on every load
+            warnings.simplefilter("ignore")
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return model.to(device)

@@ -1,0 +1,354 @@
+"""Train: SQuAD-format files become reader examples, and the reader is trained on them.
+
+Examples are shaped like what `retrieve` hands `read`: every question is paired
+with the sentences of its paragraph (askdoc's own sentence splitter), each with
+its predecessor as context, plus the sentences of one other paragraph of the same
+article. A sentence holding the answer's start is positive, with the answer's
+word pieces as span labels; the sentences of an unanswerable (SQuAD 2.0)
+question are all negative, which is what teaches the reader near misses.
+
+Articles are held out by title (``hold_out``): the model card reports figures
+on those only. Seeded and deterministic for a given device.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunk import split_sentences
+from .errors import AskdocError
+from .read import MAX_PIECES, WEIGHTS_FILE, build_model, pair_text
+
+#: Recipe defaults (the reference checkpoint's, see the model card).
+DEFAULT_EPOCHS = 1
+DEFAULT_BATCH = 32
+DEFAULT_LR = 1e-4
+DEFAULT_NEGATIVES = 3
+DEFAULT_SEED = 13
+DEFAULT_SPAN_WEIGHT = 0.5
+#: Unanswerable questions' sentences weigh this much in the loss (they are rarer and harder).
+DEFAULT_NEGATIVE_WEIGHT = 1.0
+
+
+class TrainDataError(AskdocError):
+    """A training file cannot be read."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Example:
+    """One (question, sentence) pair; ``answer`` is the span inside the sentence, or None."""
+
+    article: str
+    question: str
+    sentence: str
+    previous: str
+    positive: bool
+    answer: tuple[int, int] | None = None
+    weight: float = 1.0
+
+
+@dataclass
+class TrainResult:
+    """What a training run did and measured."""
+
+    out_dir: Path
+    steps: int
+    losses: list[float] = field(default_factory=list)
+    heldout: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def load_articles(paths: Sequence[str | Path]) -> list[dict]:
+    """SQuAD-format articles from JSON or gzipped JSON files; ``FILE:N`` keeps its first N articles."""
+    articles = []
+    for path in paths:
+        name, _, first = str(path).rpartition(":") if str(path).rpartition(":")[2].isdigit() else (str(path), "", "")
+        p = Path(name)
+        try:
+            raw = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
+            data = json.loads(raw)["data"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise TrainDataError(f"{p}: not a readable SQuAD file ({exc})") from None
+        articles += data[: int(first)] if first else data
+    return articles
+
+
+def make_examples(
+    articles: Iterable[dict], negatives: int = DEFAULT_NEGATIVES, seed: int = DEFAULT_SEED,
+    negative_weight: float = DEFAULT_NEGATIVE_WEIGHT,
+) -> list[Example]:  # fmt: skip
+    """Every question's positives plus at most ``negatives`` sampled negatives
+    (all of them, up to twice that, for an unanswerable question)."""
+    rng = random.Random(seed)
+    out: list[Example] = []
+    for article in articles:
+        title = str(article.get("title", ""))
+        paras = []
+        for para in article["paragraphs"]:
+            text = para["context"]
+            spans = split_sentences(text)
+            paras.append((text, spans))
+        for n, para in enumerate(article["paragraphs"]):
+            text, spans = paras[n]
+            other = paras[rng.randrange(len(paras))] if len(paras) > 1 else None
+            if other is paras[n]:
+                other = paras[(n + 1) % len(paras)]
+            for qa in para["qas"]:
+                impossible = bool(qa.get("is_impossible")) or not qa.get("answers")
+                q = qa["question"].strip()
+                pos, neg = [], []
+                answer = None if impossible else qa["answers"][0]
+                for k, sp in enumerate(spans):
+                    prev = text[spans[k - 1].start : spans[k - 1].end] if k else ""
+                    sentence = text[sp.start : sp.end]
+                    a = answer["answer_start"] if answer else -1
+                    if answer and sp.start <= a < sp.end:
+                        end = min(a + len(answer["text"]), sp.end)
+                        pos.append(Example(title, q, sentence, prev, True, (a - sp.start, end - sp.start)))
+                    else:
+                        w = negative_weight if impossible else 1.0
+                        neg.append(Example(title, q, sentence, prev, False, None, w))
+                if other is not None:
+                    o_text, o_spans = other
+                    for k, sp in enumerate(o_spans):
+                        prev = o_text[o_spans[k - 1].start : o_spans[k - 1].end] if k else ""
+                        neg.append(Example(title, q, o_text[sp.start : sp.end], prev, False))
+                rng.shuffle(neg)
+                out += pos + neg[: negatives * (2 if impossible else 1)]
+    return out
+
+
+def split_articles(articles: list[dict], hold_out: Sequence[str]) -> tuple[list[dict], list[dict]]:
+    """(training, held-out) articles; ``hold_out`` names titles (spaces or underscores)."""
+    names = {h.replace(" ", "_").lower() for h in hold_out}
+    held = [a for a in articles if str(a.get("title", "")).replace(" ", "_").lower() in names]
+    train = [a for a in articles if a not in held]
+    return train, held
+
+
+def _encode(tokenizer, batch: Sequence[Example]):
+    """Tensors for a batch, with span labels as word-piece positions (0 = none)."""
+    import torch
+
+    enc = tokenizer(
+        [e.question for e in batch],
+        [pair_text(e.sentence, e.previous) for e in batch],
+        truncation="only_second",
+        max_length=MAX_PIECES,
+        padding=True,
+        return_offsets_mapping=True,
+        return_tensors="pt",
+    )
+    starts, ends = [], []
+    for i, e in enumerate(batch):
+        s_tok = e_tok = 0
+        if e.answer is not None:
+            a, b = e.answer
+            types, offsets = enc["token_type_ids"][i], enc["offset_mapping"][i]
+            # The first piece ending after the answer's start, the last one starting before its end.
+            inside = [t for t in range(len(types)) if types[t] == 1 and 0 <= offsets[t][0] < offsets[t][1]
+                      and offsets[t][0] < len(e.sentence)]  # fmt: skip
+            s_tok = next((t for t in inside if offsets[t][1] > a), 0)
+            e_tok = max((t for t in inside if offsets[t][0] < b), default=0)
+            if e_tok < s_tok:
+                s_tok = e_tok = 0  # the answer was truncated away
+        starts.append(s_tok)
+        ends.append(e_tok)
+    enc.pop("offset_mapping")
+    return enc, torch.tensor(starts), torch.tensor(ends)
+
+
+def train_reader(
+    train_files: Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    hold_out: Sequence[str] = (),
+    init: str | Path | None = None,
+    epochs: float = DEFAULT_EPOCHS,
+    batch_size: int = DEFAULT_BATCH,
+    lr: float = DEFAULT_LR,
+    negatives: int = DEFAULT_NEGATIVES,
+    negative_weight: float = DEFAULT_NEGATIVE_WEIGHT,
+    max_questions: int | None = None,
+    max_steps: int | None = None,
+    seed: int = DEFAULT_SEED,
+    device: str = "auto",
+    progress: Callable[[Iterable], Iterable] | None = None,
+    command: str = "",
+) -> TrainResult:
+    """Train the reader on SQuAD-format files and write its weights and model card to ``out_dir``.
+
+    ``init`` is a reader folder to continue from (default: the bundled MiniLM's weights).
+    ``max_questions`` keeps training small on a CPU (a seeded sample of questions).
+    """
+    import numpy as np
+    import torch
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoTokenizer
+
+    from .embed import bundled_model_path, resolve_device
+
+    started = time.perf_counter()
+    device = resolve_device(device)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+    articles = load_articles(train_files)
+    train_articles, held = split_articles(articles, hold_out)
+    if hold_out and not held:
+        raise TrainDataError(f"none of the held-out titles {list(hold_out)} is in the training files")
+    examples = make_examples(train_articles, negatives, seed, negative_weight)
+    if max_questions:
+        questions = sorted({(e.article, e.question) for e in examples})
+        keep = set(random.Random(seed).sample(questions, min(max_questions, len(questions))))
+        examples = [e for e in examples if (e.article, e.question) in keep]
+    if not examples:
+        raise TrainDataError("no training examples in the given files")
+    random.Random(seed).shuffle(examples)
+
+    base = bundled_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = build_model(base)
+    if init:
+        from .read import load_model
+
+        model.load_state_dict(load_model(Path(init) / WEIGHTS_FILE).state_dict())
+    else:
+        model.enc.load_state_dict(load_file(str(Path(base) / "model.safetensors")), strict=False)
+    model.to(device).train()
+
+    total = max(1, math.ceil(len(examples) * epochs / batch_size))
+    if max_steps:
+        total = min(total, max_steps)
+    decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
+    rest = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0.0}], lr=lr)
+    warm = max(1, int(0.06 * total))
+    # Linear warm-up over 6% of the steps, then linear decay to zero.
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+    bce = torch.nn.BCEWithLogitsLoss(reduction="none")
+    ce = torch.nn.CrossEntropyLoss(reduction="none")
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") else _nullcontext()
+
+    result = TrainResult(Path(out_dir), total)
+    steps = range(total)
+    for step in progress(steps) if progress else steps:
+        at = (step * batch_size) % len(examples)
+        batch = examples[at : at + batch_size] or examples[:batch_size]
+        enc, s_lab, e_lab = _encode(tokenizer, batch)
+        y = torch.tensor([float(e.positive) for e in batch], device=device)
+        w = torch.tensor([e.weight for e in batch], device=device)
+        with autocast:
+            logit, start, end = model(**{k: v.to(device) for k, v in enc.items()})
+        mask = enc["token_type_ids"].to(device) == 1
+        start = start.float().masked_fill(~mask, -1e4)
+        end = end.float().masked_fill(~mask, -1e4)
+        loss = (bce(logit.float(), y) * w).mean()
+        has_span = (y > 0) & (e_lab.to(device) > 0)
+        if has_span.any():
+            s_loss = ce(start[has_span], s_lab.to(device)[has_span]) + ce(end[has_span], e_lab.to(device)[has_span])
+            loss = loss + DEFAULT_SPAN_WEIGHT * s_loss.mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        result.losses.append(loss.item())
+
+    model.eval()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(out / WEIGHTS_FILE))
+    if held:
+        result.heldout = measure(model, tokenizer, make_examples(held, negatives=100, seed=seed), device)
+    result.seconds = time.perf_counter() - started
+    write_card(out, result, files=[str(f) for f in train_files], hold_out=hold_out, command=command,
+               recipe=dict(epochs=epochs, batch_size=batch_size, lr=lr, negatives=negatives,
+                           negative_weight=negative_weight, max_questions=max_questions, seed=seed,
+                           init=str(init) if init else "bundled all-MiniLM-L6-v2", device=device,
+                           examples=len(examples)))  # fmt: skip
+    return result
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def measure(model, tokenizer, examples: list[Example], device: str, batch_size: int = 64) -> dict[str, float]:
+    """Held-out figures: how often the top sentence holds the answer (answerable
+    questions), and the share of unanswerable questions whose best sentence
+    scores below the 5th percentile of the answerable questions' best."""
+    import numpy as np
+    import torch
+
+    scores: list[float] = []
+    for i in range(0, len(examples), batch_size):
+        enc, _, _ = _encode(tokenizer, examples[i : i + batch_size])
+        with torch.inference_mode():
+            logit, _, _ = model(**{k: v.to(device) for k, v in enc.items()})
+        scores += logit.float().cpu().tolist()
+    by_q: dict[tuple[str, str], list[tuple[float, bool]]] = {}
+    for e, s in zip(examples, scores):
+        by_q.setdefault((e.article, e.question), []).append((s, e.positive))
+    answerable = [max(v) for v in by_q.values() if any(p for _, p in v)]
+    unanswerable = [max(s for s, _ in v) for v in by_q.values() if not any(p for _, p in v)]
+    out = {"questions": float(len(by_q))}
+    if answerable:
+        out["top1_sentence"] = float(np.mean([p for _, p in answerable]))
+        cut = float(np.quantile([s for s, _ in answerable], 0.05))
+        if unanswerable:
+            out["abstention_recall_at_fa5"] = float(np.mean([s < cut for s in unanswerable]))
+    return {k: round(v, 4) for k, v in out.items()}
+
+
+def write_card(out: Path, result: TrainResult, files: list[str], hold_out: Sequence[str], command: str,
+               recipe: dict) -> None:  # fmt: skip
+    """The model card beside the weights: data, licence, recipe, command, figures."""
+    lines = [
+        "# askdoc reader (trained by `askdoc train-reader`)",
+        "",
+        "A cross-encoder over (question, sentence [SEP] previous sentence): a sentence head (does the sentence",
+        "answer?) and a span head (start/end word pieces of the answer). Encoder: all-MiniLM-L6-v2 architecture.",
+        "",
+        "## Data and licence",
+        "",
+        *[f"- `{Path(f).name}`" for f in files],
+        "",
+        "SQuAD is licensed CC BY-SA 4.0 (Rajpurkar et al.); these weights are a derived work under the same licence.",
+        f"Held-out articles (not trained on): {', '.join(hold_out) or 'none'}.",
+        "",
+        "## Recipe",
+        "",
+        *[f"- {k}: {v}" for k, v in recipe.items()],
+        f"- steps: {result.steps}; first/last loss: {result.losses[0]:.4f} / {result.losses[-1]:.4f}",
+        f"- training time: {result.seconds:.0f} s",
+        "",
+        "## Command",
+        "",
+        f"    {command or 'askdoc train-reader ...'}",
+        "",
+        "## Held-out figures",
+        "",
+        *([f"- {k}: {v}" for k, v in result.heldout.items()] or ["- none (no articles held out)"]),
+        "",
+    ]
+    (out / "MODEL_CARD.md").write_text("\n".join(lines), encoding="utf-8")
+    (out / "version.txt").write_text(f"reader-{time.strftime('%Y%m%d')}-seed{recipe['seed']}\n", encoding="utf-8")
