@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cues import NUMBER_RE, answer_cue, asked_role, counted_words, cue_hit, words
+from .cues import NUMBER_RE, answer_cue, asked_role, counted_words, cue_hit, unanswerable_form, words
 from .ingest import BYLINE
 from .read import Reader, Reading
 from .records import Answer, Citation, Passage, Span
@@ -375,6 +375,9 @@ def select(
     nowhere in the searched documents. The answer lists ``top_k`` of the passages
     (all by default): the quoted one first, then by the likeliest sentence each holds.
     """
+    unreadable = unanswerable_form(question)
+    if unreadable:
+        return _abstain(question, passages[:top_k], 0.0, unreadable)
     if not candidates:
         return _abstain(question, passages[:top_k], 0.0, "no passage was retrieved")
     x = features(question, qvec, candidates, doc_texts, idf, word_vectors)

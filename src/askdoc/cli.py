@@ -156,8 +156,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         progress = partial(tqdm, desc="questions", unit="q", leave=False, file=sys.stderr, disable=None)
     if args.squad:
         for path in args.squad:
-            docs, questions = ev.load_squad(path, args.limit)
-            name = "squad:" + os.path.splitext(os.path.basename(path))[0]
+            docs, questions = ev.load_squad(path, args.limit, args.articles or ())
+            stem = os.path.basename(path).removesuffix(".gz").removesuffix(".json")
+            name = f"squad:{stem}" + (":articles" if args.articles else "")
             runs.append(ev.run_set(name, docs, questions, k=args.k, progress=progress))
     if args.set or not args.squad:
         for path in args.set or [str(ev.default_set_path())]:
@@ -222,7 +223,8 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
     result = train_reader(
         args.files, args.out, hold_out=args.hold_out or (), init=args.init, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, negatives=args.negatives, negative_weight=args.negative_weight,
-        max_questions=args.max_questions, max_steps=args.max_steps, seed=args.seed, device=args.device,
+        max_questions=args.max_questions, max_steps=args.max_steps, freeze_layers=args.freeze_layers,
+        seed=args.seed, device=args.device,
         progress=lambda steps: tqdm(steps, desc="training", unit="step", disable=args.json),
         command="askdoc train-reader " + " ".join(sys.argv[2:]),
     )  # fmt: skip
@@ -291,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="JSONL", help="question set (default: eval/article.jsonl)")
     p.add_argument("--squad", action="append", metavar="FILE", help="a SQuAD v1.1/v2.0 JSON file")
     p.add_argument("--limit", type=int, metavar="N", help="with --squad: only the first N articles")
+    p.add_argument("--articles", type=lambda t: [x for x in t.split(",") if x], metavar="TITLE,...",
+                   help="with --squad: only these articles (e.g. those held out of the reader's training)")  # fmt: skip
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
     p.add_argument("--json", metavar="PATH", help="write metrics and every result as JSON")
     p.add_argument("--report", metavar="PATH.md", help="write a Markdown report of the failed questions, with a chart")
@@ -338,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--negative-weight", type=float, default=1.0, help="loss weight of unanswerable questions")
     p.add_argument("--max-questions", type=int, help="a seeded sample of this many questions (CPU runs)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps")
+    p.add_argument("--freeze-layers", type=int, default=0, help="freeze the embeddings and the N lowest layers")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--json", action="store_true", help="print JSON for programs")

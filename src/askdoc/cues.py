@@ -160,3 +160,36 @@ def counted_words(question: str) -> list[str]:
         return [w for w in words(m.group(2))[:2] if w not in STOPWORDS]
     head = words(m.group(6))[:1]
     return head if head and re.fullmatch(_QUANTITY_NOUNS, head[0]) else []
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+# English words that rarely spell a word of another Latin-script language (not "was",
+# "in", "an", "a", "on": German and French have them). A question of four or more words
+# without one of these is taken for another language.
+_ENGLISH = frozenset(
+    """what who whom whose when where which why how is are were did does do the of to and for with by from that this
+    these those has have had can could will would should many much it its there their they he she his her
+    name list give describe explain tell my me you
+    """.split()
+)
+#: Questions this short may be keywords ("NAM founding year") and pass without a function word.
+_KEYWORDS_MAX = 3
+
+
+def unanswerable_form(question: str) -> str:
+    """Why a question cannot be asked of English text ("" when it can): no words,
+    nothing but function words, or another script or language."""
+    found = _LETTERS.findall(question)
+    if not found:
+        return "the question has no words"
+    letters = "".join(found)
+    # Latin letters, accented ones included (U+00C0-U+024F).
+    latin = sum(ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in letters)
+    if latin < 0.5 * len(letters):
+        return "the question is not in English"
+    lowered = [w.lower() for w in found]
+    if all(w in STOPWORDS for w in lowered):
+        return "the question names nothing to look for"
+    if len(lowered) > _KEYWORDS_MAX and not any(w in _ENGLISH for w in lowered):
+        return "the question is not in English"
+    return ""

@@ -8,6 +8,7 @@ Gold labels are character spans, so a new chunker does not invalidate them.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import statistics
@@ -15,7 +16,7 @@ import string
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,7 +67,10 @@ class QuestionResult:
     confidence: float
     hit: bool
     rank: int | None  # 1-based rank of the first passage holding a gold span
+    #: Token F1 and exact match of the short answer (`Answer.exact`, else the quote)
+    #: against the gold answers, with SQuAD's normalisation.
     f1: float
+    exact_match: bool
     citations_exact: bool
     latency_ms: float
 
@@ -151,12 +155,21 @@ def load_jsonl(path: str | Path, doc: EvalDoc) -> list[EvalQuestion]:
     return questions
 
 
-def load_squad(path: str | Path, limit: int | None = None) -> tuple[list[EvalDoc], list[EvalQuestion]]:
-    """SQuAD v1.1/v2.0: one document per article; ``is_impossible`` questions are unanswerable."""
+def load_squad(
+    path: str | Path, limit: int | None = None, titles: Sequence[str] = ()
+) -> tuple[list[EvalDoc], list[EvalQuestion]]:
+    """SQuAD v1.1/v2.0 (.json or .json.gz): one document per article; ``is_impossible``
+    questions are unanswerable. ``titles`` keeps only those articles (e.g. held out of training)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+        raw = Path(path).read_bytes()
+        data = json.loads(gzip.decompress(raw) if str(path).endswith(".gz") else raw)["data"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise EvalDataError(f"{path}: not a readable SQuAD file ({exc})") from None
+    if titles:
+        wanted = {t.replace(" ", "_").lower() for t in titles}
+        data = [a for a in data if str(a.get("title", "")).replace(" ", "_").lower() in wanted]
+        if not data:
+            raise EvalDataError(f"{path}: none of the articles {', '.join(titles)}")
     docs, questions = [], []
     for n, article in enumerate(data[:limit] if limit else data):
         doc_id = f"squad-{n:03d}"
@@ -217,11 +230,17 @@ def score(q: EvalQuestion, ans, doc_text: str, latency_ms: float, texts: dict[st
             rank = i
             break
     hit = ans.found and any(a in ans.text for a in q.answers)
-    f1 = max((token_f1(ans.text, a) for a in q.answers), default=0.0) if ans.found else 0.0
-    exact = all(c.quote == texts[c.doc_id][c.start : c.end] for c in ans.citations)
+    short = ans.exact or ans.text
+    f1 = max((token_f1(short, a) for a in q.answers), default=0.0) if ans.found else 0.0
+    em = ans.found and any(_normalize(short) == _normalize(a) for a in q.answers)
+    exact = all(
+        c.quote == texts[c.doc_id][c.start : c.end]
+        and (c.answer_start is None or c.start <= c.answer_start < c.answer_end <= c.end)
+        for c in ans.citations
+    )
     return QuestionResult(
         q.id, q.kind, q.question, q.answerable, q.answers, ans.found, ans.text, ans.confidence,
-        hit, rank, round(f1, 4), exact, round(latency_ms, 2),
+        hit, rank, round(f1, 4), em, exact, round(latency_ms, 2),
     )  # fmt: skip
 
 
@@ -237,6 +256,7 @@ def summarize(results: list[QuestionResult]) -> dict[str, float]:
             m[f"recall@{k}"] = sum(r.rank is not None and r.rank <= k for r in pos) / len(pos)
         m["mrr"] = sum(1.0 / r.rank for r in pos if r.rank) / len(pos)
         m["f1"] = sum(r.f1 for r in pos) / len(pos)
+        m["exact_match"] = sum(r.exact_match for r in pos) / len(pos)
         m["false_abstention"] = sum(not r.found for r in pos) / len(pos)
         m["has_ans_accuracy"] = m["hit@1"]
     if neg:

@@ -16,6 +16,7 @@ _TABLE_COLS = (
     ("R@5", "recall@5", "{:.3f}"),
     ("MRR", "mrr", "{:.3f}"),
     ("F1", "f1", "{:.3f}"),
+    ("EM", "exact_match", "{:.3f}"),
     ("abst.R", "abstention_recall", "{:.3f}"),
     ("abst.P", "abstention_precision", "{:.3f}"),
     ("false-abst", "false_abstention", "{:.3f}"),

@@ -180,6 +180,7 @@ def train_reader(
     negative_weight: float = DEFAULT_NEGATIVE_WEIGHT,
     max_questions: int | None = None,
     max_steps: int | None = None,
+    freeze_layers: int = 0,
     seed: int = DEFAULT_SEED,
     device: str = "auto",
     progress: Callable[[Iterable], Iterable] | None = None,
@@ -188,7 +189,9 @@ def train_reader(
     """Train the reader on SQuAD-format files and write its weights and model card to ``out_dir``.
 
     ``init`` is a reader folder to continue from (default: the bundled MiniLM's weights).
-    ``max_questions`` keeps training small on a CPU (a seeded sample of questions).
+    ``max_questions`` keeps training small on a CPU (a seeded sample of questions);
+    ``freeze_layers`` > 0 freezes the embeddings and that many lowest encoder layers
+    (backward passes through the rest only: about twice as fast on a CPU for 4 of 6).
     """
     import numpy as np
     import torch
@@ -226,13 +229,18 @@ def train_reader(
         model.load_state_dict(load_model(Path(init) / WEIGHTS_FILE).state_dict())
     else:
         model.enc.load_state_dict(load_file(str(Path(base) / "model.safetensors")), strict=False)
+    if freeze_layers:
+        frozen = [model.enc.embeddings, *model.enc.encoder.layer[:freeze_layers]]
+        for module in frozen:
+            module.requires_grad_(False)
     model.to(device).train()
 
     total = max(1, math.ceil(len(examples) * epochs / batch_size))
     if max_steps:
         total = min(total, max_steps)
-    decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
-    rest = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in params if not any(k in n for k in ("bias", "LayerNorm"))]
+    rest = [p for n, p in params if any(k in n for k in ("bias", "LayerNorm"))]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0.0}], lr=lr)
     warm = max(1, int(0.06 * total))
     # Linear warm-up over 6% of the steps, then linear decay to zero.
@@ -263,7 +271,7 @@ def train_reader(
             loss = loss + DEFAULT_SPAN_WEIGHT * s_loss.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
         opt.step()
         sched.step()
         result.losses.append(loss.item())
@@ -279,6 +287,7 @@ def train_reader(
     write_card(out, result, files=[str(f) for f in train_files], hold_out=hold_out, command=command,
                recipe=dict(epochs=epochs, batch_size=batch_size, lr=lr, negatives=negatives,
                            negative_weight=negative_weight, max_questions=max_questions, seed=seed,
+                           freeze_layers=freeze_layers,
                            init=str(init) if init else "bundled all-MiniLM-L6-v2", device=device,
                            examples=len(examples)))  # fmt: skip
     return result

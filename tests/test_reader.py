@@ -1,0 +1,137 @@
+"""The trained reader: exact answer spans, nonsense questions, and its training command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from askdoc import Index
+from askdoc.cues import unanswerable_form
+from askdoc.read import Reader, best_span
+
+from .conftest import ROOT, run_cli
+
+MINI = ROOT / "tests" / "data" / "squad-mini.json"
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return Reader()
+
+
+def test_the_reader_prefers_the_answering_sentence_and_finds_the_span(reader):
+    sentences = [
+        "Azerbaijan took over the chairmanship of the movement in 2019.",
+        "Established in 1961, NAM currently comprises 120 member states.",
+        "The summit was held in Baku City.",
+    ]
+    got = reader.read("When was NAM established?", sentences, ["", "", ""])
+    assert max(range(3), key=lambda i: got[i].probability) == 1
+    assert sentences[1][got[1].start : got[1].end] == "1961"
+    where = reader.read("Where was the summit held?", sentences, ["", "", ""])
+    assert sentences[2][where[2].start : where[2].end] == "Baku City"
+
+
+def test_best_span_stays_inside_the_sentence():
+    import numpy as np
+
+    # Pieces 1-2 are the question (type 0), 3-5 the sentence, 6 the previous sentence.
+    types = np.array([0, 0, 0, 1, 1, 1, 1])
+    offsets = np.array([[0, 0], [0, 4], [5, 8], [0, 3], [4, 9], [10, 14], [20, 25]])
+    start = np.array([9, 9, 9, 0, 5, 1, 9.0])  # the question and the context score highest
+    end = np.array([9, 9, 9, 0, 1, 4, 9.0])
+    assert best_span(start, end, types, offsets, limit=14) == (4, 14)
+
+
+@pytest.fixture(scope="module")
+def nonsense_index(tmp_path_factory):
+    from .conftest import ARTICLE
+
+    idx = Index(tmp_path_factory.mktemp("nonsense"))
+    idx.add_file(ARTICLE)
+    return idx
+
+
+NONSENSE = [
+    "?", "the", "…", "😀🎉👍", "of the and",
+    "Когда было основано Движение неприсоединения?",
+    "不结盟运动是什么时候成立的？",
+    "متى تأسست حركة عدم الانحياز؟",
+    "Quand le Mouvement des non-alignés a-t-il été fondé ?",
+    "Qui dirige le Mouvement des non-alignés",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("question", NONSENSE)
+def test_nonsense_and_foreign_questions_abstain(nonsense_index, question):
+    ans = nonsense_index.answer(question)
+    assert not ans.found and ans.citations == [] and ans.exact == ""
+
+
+def test_english_questions_pass_the_form_check():
+    for q in ("When was NAM established?", "NAM founding year", "Name a common autoimmune disease.",
+              "Who is Ilham Aliyev?", "how many member states"):  # fmt: skip
+        assert unanswerable_form(q) == "", q
+
+
+def test_answers_carry_the_exact_span_in_records_and_json(article_index, tmp_path):
+    ans = article_index.answer("When was NAM established?")
+    assert ans.found and ans.exact == "1961"
+    cited = ans.citations[0]
+    text = article_index.document(cited.doc_id).text
+    assert text[cited.answer_start : cited.answer_end] == "1961"
+    assert cited.start <= cited.answer_start < cited.answer_end <= cited.end
+    out = run_cli("ask", "When was NAM established?", "--json", "--index-dir", str(tmp_path / "idx"))
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["exact"] == "1961"
+    assert data["citations"][0]["answer_end"] - data["citations"][0]["answer_start"] == 4
+    plain = run_cli("ask", "When was NAM established?", "--index-dir", str(tmp_path / "idx"))
+    assert plain.stdout.startswith("Answer: 1961\n")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """16 steps over a tiny set (4 steps an epoch), twice with the same seed."""
+    from askdoc.train import train_reader
+
+    folder = tmp_path_factory.mktemp("trained")
+    return [
+        train_reader([MINI], folder / f"run{n}", hold_out=["Honey_bees"], max_steps=16, epochs=20, batch_size=8,
+                     device="cpu")  # fmt: skip
+        for n in range(2)
+    ]
+
+
+def test_training_lowers_the_loss(trained):
+    losses = trained[0].losses
+    assert len(losses) == 16
+    # Each epoch sees the same examples: compare the first epoch's mean with the last's.
+    assert sum(losses[-4:]) / 4 < 0.8 * sum(losses[:4]) / 4
+
+
+def test_training_is_seeded_and_deterministic(trained):
+    assert trained[0].losses == trained[1].losses
+
+
+def test_train_reader_writes_weights_and_a_model_card_that_load(tmp_path):
+    out = tmp_path / "reader"
+    res = run_cli(
+        "train-reader", str(MINI), "--out", str(out), "--max-steps", "2", "--batch-size", "4",
+        "--hold-out", "Honey_bees", "--device", "cpu", "--json", timeout=600,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["steps"] == 2 and "top1_sentence" in summary["heldout"]
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "CC BY-SA 4.0" in card and "Honey_bees" in card and "askdoc train-reader" in card
+    got = Reader(out, device="cpu").read("What do bees make?", ["Bees make honey.", "It rains."], ["", ""])
+    assert len(got) == 2 and all(0.0 <= r.probability <= 1.0 for r in got)
+
+
+def test_a_bad_training_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    res = run_cli("train-reader", str(bad), "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "not a readable SQuAD file" in res.stderr and "Traceback" not in res.stderr
