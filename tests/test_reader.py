@@ -135,3 +135,14 @@ def test_a_bad_training_file_is_a_clear_error(tmp_path):
     bad.write_text("{not json")
     res = run_cli("train-reader", str(bad), "--out", str(tmp_path / "o"))
     assert res.returncode == 2 and "not a readable SQuAD file" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_the_chat_bolds_the_exact_answer_inside_the_quote(article_index):
+    from askdoc.ui import ChatApp, format_reply, format_sources
+
+    ans = article_index.answer("When was NAM established?")
+    text = article_index.document
+    assert "Established in <b>1961</b>, NAM" in format_reply(ans, lambda d: text(d).text)
+    assert "<mark>Established in <b>1961</b>, NAM" in format_sources(ans, lambda d: text(d).text)
+    api = ChatApp(article_index).api_answer("When was NAM established?")
+    assert api["exact"] == "1961" and api["citations"][0]["answer_start"] is not None

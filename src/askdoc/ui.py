@@ -60,7 +60,9 @@ def confidence_label(confidence: float) -> str:
 def format_reply(ans: Answer, doc_text) -> str:
     """The chat message: the quote and numbered citations, or a clear 'not in the documents'."""
     if ans.found:
-        quote = _esc(ans.text).replace("\n", " ")
+        a, b = _exact_range(ans)
+        quote = (_esc(ans.text[:a]) + f"<b>{_esc(ans.text[a:b])}</b>" + _esc(ans.text[b:]) if b > a
+                 else _esc(ans.text)).replace("\n", " ")  # fmt: skip
         cites = "<br>".join(
             f"<b>[{n}]</b> {_esc(c.title)} — {_position(doc_text(c.doc_id), c.start, c.end)}"
             for n, c in enumerate(ans.citations, 1)
@@ -80,6 +82,15 @@ def format_reply(ans: Answer, doc_text) -> str:
     )
 
 
+def _exact_range(ans: Answer) -> tuple[int, int]:
+    """Where the reader's exact answer lies inside ``ans.text`` ((0, 0) when it found none)."""
+    cited = next((c for c in ans.citations if c.answer_start is not None), None)
+    if cited is None or not ans.citations:
+        return 0, 0
+    base = ans.citations[0].start
+    return cited.answer_start - base, cited.answer_end - base
+
+
 def _snippet(text: str, limit: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -93,7 +104,11 @@ def format_sources(ans: Answer, doc_text, show_all: bool = False) -> str:
             text = doc_text(c.doc_id)
             passage = next((p for p in ans.passages if p.doc_id == c.doc_id and p.start <= c.start < p.end), None)
             start, end = _context(text, c.start, c.end, passage)
-            body = _html(text[start : c.start]) + f"<mark>{_html(c.quote)}</mark>" + _html(text[c.end : end])
+            quote = _html(c.quote)
+            if c.answer_start is not None:
+                a, b = c.answer_start - c.start, c.answer_end - c.start
+                quote = _html(c.quote[:a]) + f"<b>{_html(c.quote[a:b])}</b>" + _html(c.quote[b:])
+            body = _html(text[start : c.start]) + f"<mark>{quote}</mark>" + _html(text[c.end : end])
             blocks.append(_details(f"cite-{n}", f"[{n}] {c.title} — {_position(text, c.start, c.end)}", body, False))
     if show_all or not ans.found:
         for n, p in enumerate(ans.passages, 1):
@@ -183,7 +198,8 @@ class ChatApp:
         try:
             ans = self.index.answer(question, k=int(k) or None, doc_ids=[doc_id] if doc_id else None)
         except AskdocError as exc:
-            return {"error": str(exc), "found": False, "text": "", "confidence": 0.0, "citations": [], "passages": []}
+            return {"error": str(exc), "found": False, "text": "", "exact": "", "confidence": 0.0, "citations": [],
+                    "passages": []}  # fmt: skip
         return ans.to_dict()
 
 
