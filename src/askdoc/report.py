@@ -122,13 +122,15 @@ def format_bench(result: dict) -> str:
         f"indexing {ix['index_chunks_per_s']} chunks/s vs raw encode {ix['raw_encode_chunks_per_s']} chunks/s"
         f" ({ix['chunks']} chunks, {ix['device']}, {ix['precision']}, batch {ix['batch_size']})",
         "",
-        "store     chunks   open s  p50 ms  p95 ms  embed ms  ratio  hit@1   R@5  RSS MB  disk MB  add s  fill/s",
+        "store     chunks   open s  p50 ms  p95 ms  embed ms  reader ms  ratio  hit@1   R@5  RSS MB  disk MB  add s"
+        "  fill/s",
     ]
     rows = [("article", result["article"])] + [(m, r) for m, rs in result["scales"].items() for r in rs]
     for mode, r in rows:
         lines.append(
             f"{mode:<9} {r.get('chunks', ''):>6} {r['open_s']:>8} {r['answer_p50_ms']:>7} {r['answer_p95_ms']:>7}"
-            f" {r['embed_p50_ms']:>9} {r['ratio']:>6} {r['hit@1']:>6} {r['recall@5']:>5} {r['rss_mb']:>7}"
+            f" {r['embed_p50_ms']:>9} {r.get('reader_p50_ms', ''):>10} {r['ratio']:>6} {r['hit@1']:>6}"
+            f" {r['recall@5']:>5} {r['rss_mb']:>7}"
             f" {r.get('disk_mb') or '':>8} {r.get('add_doc_s') or '':>6} {r.get('fill_chunks_per_s') or '':>7}"
         )
     if result.get("concurrency"):
