@@ -61,7 +61,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:
         for res in results:
-            print(f"{res.status:9} {res.doc_id}  ({res.chunks} chunks)  {res.title}")
+            said = f"indexed {res.chars:,} chars"
+            if res.furniture_chars:
+                said += f"; {res.furniture_chars:,} chars of page furniture skipped"
+            print(f"{res.status:9} {res.doc_id}  ({res.chunks} chunks)  {res.title} — {said}")
     return 3 if failed else 0
 
 

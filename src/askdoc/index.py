@@ -148,7 +148,7 @@ class Index:
                 fp = self.fingerprint(doc)
                 prev = old[doc.doc_id]
                 if prev is not None and prev.fingerprint == fp:
-                    results[doc.doc_id] = IndexResult(doc.doc_id, doc.title, "unchanged", prev.chunks)
+                    results[doc.doc_id] = _result(doc, "unchanged", prev.chunks)
                 else:
                     todo.append((doc, fp, *self._split(doc)))
             # Everything is computed before the store is touched, so a failure
@@ -169,7 +169,7 @@ class Index:
                 chunk_vecs /= np.linalg.norm(chunk_vecs, axis=1, keepdims=True)
                 rows.append(DocumentRows(doc, fp, chunks, roles, chunk_vecs, sentences, vecs[own]))
                 status = "updated" if old[doc.doc_id] else "added"
-                results[doc.doc_id] = IndexResult(doc.doc_id, doc.title, status, len(chunks))
+                results[doc.doc_id] = _result(doc, status, len(chunks))
             gen, written = self.store.put_documents(rows)
             stored = {
                 r.doc.doc_id: StoredDocument(r.doc, r.fingerprint, len(r.chunks), len(r.sentences), gen) for r in rows
@@ -329,6 +329,11 @@ class Index:
                 )
             )
         return out
+
+
+def _result(doc: Document, status: str, chunks: int) -> IndexResult:
+    furniture = len(doc.text[doc.body_end :].strip())
+    return IndexResult(doc.doc_id, doc.title, status, chunks, doc.body_end - doc.body_start, furniture)
 
 
 @dataclass(frozen=True)

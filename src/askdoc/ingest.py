@@ -22,15 +22,23 @@ from .records import Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 
-# Lines that start a web page's trailing furniture. Only honoured in the last
-# part of a document, so an article that merely mentions "Share" keeps its body.
+# A heading that starts a web page's trailing furniture (Markdown marks allowed). It only
+# ends the body when everything after it is furniture-shaped too (see `_body_end`): a
+# report's "Subscribers grew to 12,000" or a notes file's "Comments" heading is content.
 _FURNITURE = re.compile(
-    r"^\s*(share( this( article| post)?)?|leave a (comment|reply)|recent posts|related (posts|articles|stories)"
-    r"|you may also like|read more|more from|comments?|tags?:.*|advertisement|subscribe.*"
-    r"|follow us.*|newsletter|most (read|popular)|trending)\s*:?\s*$",
+    r"^[\s#>*_-]*(share( this( article| post| story)?)?|leave a (comment|reply)|\d* ?comments?|recent posts"
+    r"|related (posts|articles|stories)|you may also like|read more|more from[^.!?]{0,40}|tags?:[^.!?]{0,80}"
+    r"|advertisement|subscribe( now| here| to our newsletter)?|follow us( on [^.!?]{0,30})?|newsletter"
+    r"|most (read|popular)|trending( now)?)[\s*_:]*$",
     re.IGNORECASE,
 )
-_FURNITURE_MIN_FRACTION = 0.4
+_FURNITURE_MIN_FRACTION = 0.5
+# Furniture is short lines (post titles, links, dates, share buttons) and teasers cut
+# short with an ellipsis; a line with more words, or a finished sentence, is prose.
+_PROSE_WORDS = 20
+_SENTENCE_END = re.compile(r"\w\W{0,2}[.!?][\"'”’)\]]*\s*$")
+_TEASER_END = re.compile(r"(…|\.\.\.)[\"'”’)\]]*\s*$")
+_FOOTER_LINE = re.compile(r"^\s*(©|\(c\)|copyright\b|all rights reserved)", re.IGNORECASE)
 _AUTHOR = re.compile(r"^\s*(?:author\s*:|by\s+)\s*(?P<name>[^\n]{2,80}?)\s*$", re.IGNORECASE | re.MULTILINE)
 #: A byline sentence: "Author: X", "By X", "The writer is ...".
 BYLINE = re.compile(
@@ -128,14 +136,31 @@ def _guess_title(text: str, markdown: bool) -> str:
 
 
 def _body_end(text: str) -> int:
-    """Where trailing page furniture starts, or len(text)."""
+    """Where trailing page furniture starts, or the end of the text.
+
+    Only on strong evidence: a furniture heading in the second half of the
+    text followed by nothing but furniture-shaped lines up to the end. The
+    lines are read backwards, so the text is scanned once.
+    """
     floor = int(len(text) * _FURNITURE_MIN_FRACTION)
-    pos = 0
-    for line in text.splitlines(keepends=True):
-        if pos >= floor and _FURNITURE.match(line):
-            return len(text[:pos].rstrip())
-        pos += len(line)
-    return len(text.rstrip())
+    end = pos = len(text)
+    cut = None
+    for line in reversed(text.splitlines(keepends=True)):
+        pos -= len(line)
+        if pos < floor:
+            break
+        if _FURNITURE.match(line):
+            cut = pos  # the earliest heading of the run so far
+        elif _is_prose(line):
+            break
+    return len(text[: cut if cut is not None else end].rstrip())
+
+
+def _is_prose(line: str) -> bool:
+    words = line.split()
+    if not words or _TEASER_END.search(line) or _FOOTER_LINE.match(line):
+        return False
+    return len(words) >= _PROSE_WORDS or (len(words) >= 4 and bool(_SENTENCE_END.search(line)))
 
 
 _HTML_BLOCKS = "h1,h2,h3,h4,h5,h6,p,li,blockquote,pre,td,th,dt,dd,figcaption"
