@@ -58,3 +58,85 @@ def test_indexing_says_how_much_furniture_it_set_aside(fresh_index, tmp_path):
     done = run_cli("index", str(ARTICLE), "--index-dir", str(folder))
     assert done.returncode == 0, done.stderr
     assert "indexed 6,949 chars; 1,204 chars of page furniture skipped" in done.stdout
+
+
+# -- HTML -----------------------------------------------------------------------
+
+DIV_PAGE = """<!doctype html><html><head><title>Harbour Authority</title>
+<style>.x { color: red }</style><script>var tracking = "TRACKER";</script></head>
+<body>
+<header><div class="logo">Harbour Authority</div><nav><a href="/">Home</a> <a href="/about">About us</a></nav></header>
+<div id="wrap">
+  <div class="intro">The new harbour opened in <b>May 2019</b> after four years of work.</div>
+  <div class="body">
+    It can berth twelve ships at once.<br>The deepest berth is 18 metres deep.<br/>
+    <span>Pilots board ships at the outer buoy.</span>
+    <p>Only one paragraph of the page is in a p element.</p>
+    Fees are charged per tonne of cargo.
+  </div>
+  <div hidden>Hidden banner text</div>
+</div>
+<aside>Advertisement: buy boats</aside>
+<footer>Copyright 2024 Harbour Authority</footer>
+</body></html>"""
+
+ARTICLE_PAGE = """<html><head><title>Bridge Facts</title></head><body>
+<nav>Sections</nav>
+<article>
+  <header><h1>Bridge Facts</h1><div class="byline">By Ana Silva</div></header>
+  <div>The bridge spans the river in a single arch.</div>
+  <dl><dt>Length</dt><dd>1,200 metres</dd><dt>Opened</dt><dd>1932</dd></dl>
+  <table><tr><th>Year</th><th>Crossings</th></tr><tr><td>2022</td><td>4.1 million</td></tr></table>
+  <section><div>Repairs are planned for <i>2026</i>.</div></section>
+  <blockquote>A marvel of its age.<div>So said the mayor.</div></blockquote>
+</article>
+<footer>Contact us</footer>
+</body></html>"""
+
+
+def _html(tmp_path, name, html):
+    path = tmp_path / name
+    path.write_text(html, encoding="utf-8")
+    return read_file(path)
+
+
+def test_html_text_outside_block_elements_is_kept_in_reading_order(tmp_path, fresh_index):
+    text = _html(tmp_path, "harbour.html", DIV_PAGE).text
+    expected = [
+        "The new harbour opened in May 2019 after four years of work.",
+        "It can berth twelve ships at once.",
+        "The deepest berth is 18 metres deep.",
+        "Pilots board ships at the outer buoy.",
+        "Only one paragraph of the page is in a p element.",
+        "Fees are charged per tonne of cargo.",
+    ]
+    at = [text.find(line) for line in expected]
+    assert -1 not in at and at == sorted(at), text
+    for gone in ("TRACKER", "color: red", "Home", "About us", "Advertisement", "Copyright", "Hidden banner"):
+        assert gone not in text
+    assert text.startswith("Harbour Authority\n\nThe new harbour")
+    fresh_index.add_file(tmp_path / "harbour.html")
+    ans = fresh_index.answer("How deep is the deepest berth?")
+    assert ans.found and "18 metres" in ans.text
+
+
+def test_html_articles_tables_and_definition_lists(tmp_path):
+    text = _html(tmp_path, "bridge.html", ARTICLE_PAGE).text
+    for part in (
+        "By Ana Silva",
+        "The bridge spans the river in a single arch.",
+        "Length\n\n1,200 metres",
+        "Year | Crossings",
+        "2022 | 4.1 million",
+        "Repairs are planned for 2026.",
+        "A marvel of its age.\n\nSo said the mayor.",
+    ):
+        assert part in text, (part, text)
+    assert "Sections" not in text and "Contact us" not in text
+    assert text.count("Bridge Facts") == 1
+
+
+def test_deeply_nested_html_is_read(tmp_path):
+    html = "<html><body>" + "<div>" * 5000 + "Deep text survives." + "</div>" * 5000 + "<p>Shallow.</p></body></html>"
+    text = _html(tmp_path, "deep.html", html).text
+    assert "Deep text survives." in text and "Shallow." in text
