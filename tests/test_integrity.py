@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from askdoc.ingest import make_document, read_file
 
 from .conftest import ARTICLE, run_cli
@@ -140,3 +142,44 @@ def test_deeply_nested_html_is_read(tmp_path):
     html = "<html><body>" + "<div>" * 5000 + "Deep text survives." + "</div>" * 5000 + "<p>Shallow.</p></body></html>"
     text = _html(tmp_path, "deep.html", html).text
     assert "Deep text survives." in text and "Shallow." in text
+
+
+# -- one document per source ------------------------------------------------------
+
+
+def test_files_with_one_stem_are_documents_of_their_own(tmp_path, fresh_index):
+    idx = fresh_index
+    (tmp_path / "sub").mkdir()
+    inner, outer = tmp_path / "sub" / "a.txt", tmp_path / "a.txt"
+    inner.write_text("Inner Notes\n\nThe inner vault holds the gold bars.\n", encoding="utf-8")
+    outer.write_text("Outer Notes\n\nThe outer gate is painted blue.\n", encoding="utf-8")
+    assert idx.add_file_result(inner).status == "added"
+    res = idx.add_file_result(outer)
+    assert (res.doc_id, res.status) == ("a-2", "added")
+    assert idx.document("a").source == str(inner.resolve()) and idx.document("a-2").source == str(outer.resolve())
+    # Re-indexing a file updates its own document, whichever id it got.
+    outer.write_text("Outer Notes\n\nThe outer gate is painted green.\n", encoding="utf-8")
+    assert (idx.add_file_result(outer).doc_id, idx.add_file_result(inner).status) == ("a-2", "unchanged")
+    assert idx.document("a-2").text.endswith("green.\n") and len(idx.documents()) == 2
+    assert "gold" in idx.answer("What does the inner vault hold?").text
+    # An id given on purpose still replaces what it names.
+    assert idx.add_file_result(outer, doc_id="a").status == "updated"
+    assert idx.document("a").source == str(outer.resolve())
+
+
+def test_cli_keeps_one_document_per_file_and_takes_an_id(tmp_path):
+    first, second = tmp_path / "my notes file.txt", tmp_path / "my_notes_file.txt"
+    first.write_text("First Notes\n\nThe first lamp is red.\n", encoding="utf-8")
+    second.write_text("Second Notes\n\nThe second lamp is amber.\n", encoding="utf-8")
+    folder = str(tmp_path / "index")
+    done = run_cli("index", str(first), str(second), str(second), "--json", "--index-dir", folder)
+    assert done.returncode == 0, done.stderr
+    got = [(r["doc_id"], r["status"]) for r in json.loads(done.stdout)]
+    assert got == [("my-notes-file", "added"), ("my-notes-file-2", "added")]  # the repeated path is said once
+    assert "my-notes-file-2" in done.stderr
+    done = run_cli("index", str(second), "--id", "lamp", "--index-dir", folder)
+    assert done.returncode == 0 and "lamp" in done.stdout, done.stderr
+    docs = json.loads(run_cli("docs", "--json", "--index-dir", folder).stdout)
+    assert sorted(d["doc_id"] for d in docs) == ["lamp", "my-notes-file", "my-notes-file-2"]
+    done = run_cli("index", str(first), str(second), "--id", "x", "--index-dir", folder)
+    assert done.returncode == 2 and "--id" in done.stderr

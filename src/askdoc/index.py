@@ -9,7 +9,7 @@ import logging
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -97,8 +97,10 @@ class Index:
         return self.add_file_result(path, doc_id).doc_id
 
     def add_file_result(self, path: str | Path, doc_id: str | None = None) -> IndexResult:
-        """Like `add_file`, but says whether the document was added, updated or unchanged."""
-        return self._add(read_file(path, doc_id=doc_id, max_bytes=self.settings.max_document_bytes))
+        """Like `add_file`, but says whether the document was added, updated or unchanged
+        (and under which id: see `add_documents`)."""
+        doc = read_file(path, doc_id=doc_id, max_bytes=self.settings.max_document_bytes)
+        return self.add_documents([doc], given_ids=doc_id is not None)[0]
 
     @contextlib.contextmanager
     def _process_lock(self):
@@ -133,13 +135,21 @@ class Index:
         tmp.replace(path)
 
     def _add(self, doc: Document) -> IndexResult:
-        return self.add_documents([doc])[0]
+        return self.add_documents([doc], given_ids=True)[0]
 
-    def add_documents(self, docs: Sequence[Document]) -> list[IndexResult]:
+    def add_documents(self, docs: Sequence[Document], given_ids: bool = False) -> list[IndexResult]:
         """Index several documents in one pass: their sentences are embedded in
-        shared batches and written in one store write. Unchanged ones are skipped."""
-        unique = list({d.doc_id: d for d in docs}.values())  # the last of a doc_id given twice wins
+        shared batches and written in one store write. Unchanged ones are skipped.
+
+        A document read from a file is that file's: it updates the document
+        stored from the same source, and never replaces another source's
+        document that has its id, taking one of its own instead (``a-2``).
+        With ``given_ids`` the caller chose the ids: each replaces what its id names.
+        """
         with self._writing():
+            if not given_ids:
+                docs = self._own_ids(docs)
+            unique = list({d.doc_id: d for d in docs}.values())  # the last of a doc_id given twice wins
             # Read under the lock: another process may have just written them.
             old = {d.doc_id: self.store.get_document(d.doc_id) for d in unique}
             results: dict[str, IndexResult] = {}
@@ -176,6 +186,36 @@ class Index:
             }
             self._changed(stored, written)
         return [results[d.doc_id] for d in docs]
+
+    def _own_ids(self, docs: Sequence[Document]) -> list[Document]:
+        """``docs`` with ids that keep each source's document apart (under the writer lock)."""
+        sources = sorted({d.source for d in docs if d.source})
+        if not sources:
+            return list(docs)
+        placed = self.store.ids_by_source(sources)  # source -> its document's id
+        claimed: dict[str, str | None] = {}  # id -> source, in this batch
+
+        def taken(doc_id: str, source: str) -> bool:
+            if doc_id in claimed:
+                return claimed[doc_id] != source
+            stored = self.store.source_of(doc_id)
+            return stored is not None and stored != source
+
+        out = []
+        for doc in docs:
+            doc_id = doc.doc_id
+            if doc.source:
+                if doc.source in placed:
+                    doc_id = placed[doc.source]
+                else:
+                    n = 1
+                    while taken(doc_id, doc.source):
+                        n += 1
+                        doc_id = f"{doc.doc_id}-{n}"
+                    placed[doc.source] = doc_id
+            claimed[doc_id] = doc.source
+            out.append(doc if doc_id == doc.doc_id else replace(doc, doc_id=doc_id))
+        return out
 
     def _split(self, doc: Document) -> tuple[list[Chunk], list[str], list[tuple[Span, int]]]:
         """Chunks, the title/byline roles each chunk holds, and the sentences

@@ -157,6 +157,21 @@ class Store:
             return None
         return _stored(doc_id, got["documents"][0], got["metadatas"][0])
 
+    def source_of(self, doc_id: str) -> str | None:
+        """The source of the document stored under ``doc_id`` ("" for none), or None when there is none."""
+        with self.errors():
+            got = self.docs.get(ids=[doc_id], include=["metadatas"])
+        return (got["metadatas"][0].get("source") or "") if got["ids"] else None
+
+    def ids_by_source(self, sources: Sequence[str]) -> dict[str, str]:
+        """The doc_id stored for each of ``sources`` that has one (the first, should two share it)."""
+        with self.errors():
+            got = self.docs.get(where={"source": {"$in": list(sources)}}, include=["metadatas"])
+        out: dict[str, str] = {}
+        for doc_id, meta in sorted(zip(got["ids"], got["metadatas"])):
+            out.setdefault(meta["source"], doc_id)
+        return out
+
     def list_documents(self) -> list[StoredDocument]:
         docs = {
             i: _stored(i, t, m)
