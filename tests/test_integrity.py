@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from askdoc.ingest import make_document, read_file
 
 from .conftest import ARTICLE, run_cli
@@ -183,3 +185,86 @@ def test_cli_keeps_one_document_per_file_and_takes_an_id(tmp_path):
     assert sorted(d["doc_id"] for d in docs) == ["lamp", "my-notes-file", "my-notes-file-2"]
     done = run_cli("index", str(first), str(second), "--id", "x", "--index-dir", folder)
     assert done.returncode == 2 and "--id" in done.stderr
+
+
+# -- fresh answers ----------------------------------------------------------------
+
+VAULT = "Vault Notes\n\nThe old vault holds the gold bars of the bank.\n"
+GATE = "Gate Notes\n\nThe harbour gate is painted blue every spring.\n"
+TOWER = "Tower Notes\n\nThe clock tower was built by Hans Keller in 1882.\n"
+
+
+def _quotes(ans, doc_id: str) -> bool:
+    return any(c.doc_id == doc_id for c in ans.citations) or any(p.doc_id == doc_id for p in ans.passages)
+
+
+def test_two_index_objects_on_one_folder_see_each_others_writes(tmp_path):
+    from askdoc import Index, UnknownDocument
+
+    a = Index(tmp_path / "index")
+    a.add_text(VAULT, doc_id="vault")
+    a.add_text(GATE, doc_id="gate")
+    assert "gold" in a.answer("What does the old vault hold?").text  # a's caches are built
+    b = Index(tmp_path / "index")
+    b.remove("vault")
+    assert not _quotes(a.answer("What does the old vault hold?"), "vault")
+    with pytest.raises(UnknownDocument):
+        a.remove("vault")
+    b.add_text(GATE.replace("blue", "green"), doc_id="gate")
+    assert "green" in a.answer("What colour is the harbour gate painted?").text
+    b.add_text(TOWER, doc_id="tower")
+    assert "tower" in [d.doc_id for d in a.documents()]
+    assert "Hans Keller" in a.answer("Who built the clock tower?", doc_ids=["tower"]).text
+    a.remove("tower")  # a's writes reach b the same way
+    assert [d.doc_id for d in b.documents()] == ["gate"]
+
+
+def test_a_running_index_sees_what_other_processes_commit(tmp_path):
+    """The test's Index plays a long-running server; the CLI changes the folder meanwhile."""
+    from askdoc import Index
+
+    folder = tmp_path / "index"
+    vault, gate, tower = tmp_path / "vault.txt", tmp_path / "gate.txt", tmp_path / "tower.txt"
+    for path, text in ((vault, VAULT), (gate, GATE), (tower, TOWER)):
+        path.write_text(text, encoding="utf-8")
+    server = Index(folder)
+    server.add_documents([read_file(vault), read_file(gate)])
+    assert "gold" in server.answer("What does the old vault hold?").text
+
+    def cli(*args):
+        done = run_cli(*args, "--index-dir", str(folder))
+        assert done.returncode == 0, done.stderr
+
+    cli("remove", "vault")
+    assert not _quotes(server.answer("What does the old vault hold?"), "vault")
+    gate.write_text(GATE.replace("blue", "green"), encoding="utf-8")
+    cli("index", str(gate))
+    ans = server.answer("What colour is the harbour gate painted?")
+    assert "green" in ans.text and all("blue" not in p.text for p in ans.passages)
+    cli("index", str(tower))
+    ans = server.answer("Who built the clock tower?", doc_ids=["tower"])
+    assert ans.found and "Hans Keller" in ans.text
+    assert [d.doc_id for d in server.documents()] == ["gate", "tower"]
+    server.remove("tower")  # and its own writes start from what the others committed
+    assert [d.doc_id for d in Index(folder).documents()] == ["gate"]
+
+
+def test_index_objects_on_one_chroma_server_see_each_others_writes(tmp_path):
+    from askdoc import Index
+
+    from .conftest import free_port, serving
+    from .test_server import _chroma_exe
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [_chroma_exe(), "run", "--path", str(tmp_path / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    with serving(cmd, f"{url}/api/v2/heartbeat", tmp_path / "chroma.log", timeout=60):
+        a = Index(chroma_url=url, name="fresh")
+        a.add_text(VAULT, doc_id="vault")
+        a.add_text(GATE, doc_id="gate")
+        assert "gold" in a.answer("What does the old vault hold?").text
+        b = Index(chroma_url=url, name="fresh")
+        b.remove("vault")
+        b.add_text(TOWER, doc_id="tower")
+        assert not _quotes(a.answer("What does the old vault hold?"), "vault")
+        assert "Hans Keller" in a.answer("Who built the clock tower?", doc_ids=["tower"]).text

@@ -8,6 +8,7 @@ import json
 import logging
 import threading
 import unicodedata
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,7 +23,15 @@ from .embed import Embedder
 from .errors import IndexDamaged, QuestionError, StoreError, UnknownDocument
 from .ingest import make_document, read_file
 from .records import Answer, Chunk, Document, IndexResult, Passage, Span
-from .store import DocumentRows, Store, StoredDocument, open_client, sentence_key
+from .store import (
+    DocumentRows,
+    Store,
+    StoredDocument,
+    client_origin,
+    forget_client,
+    open_client,
+    sentence_key,
+)
 
 #: Longest question accepted, in characters.
 MAX_QUESTION_CHARS = 2000
@@ -30,10 +39,20 @@ MAX_QUESTION_CHARS = 2000
 #: that a damaged index can be rebuilt from its sources.
 MANIFEST = "askdoc-manifest.json"
 LOCK_FILE = ".askdoc.lock"
+#: Beside the embedded store: rewritten by each writer once its change is in, so that
+#: every reader (other processes, other Index objects) notices with one small read.
+STAMP_FILE = "askdoc-stamp"
 #: Changes when the way chunks and sentences become vectors changes (part of the fingerprint).
 EMBEDDING_VERSION = "pooled1"
 
 log = logging.getLogger("askdoc")
+
+# The newest stamp that each embedded Chroma client of this process (named by
+# `client_origin`) is known to have seen. Such a client never reads the vectors
+# another client wrote (chroma-core/chroma#3792), so after a change made through
+# another one it is reopened, once for all the Index objects of the process.
+_client_seen: dict[str, str] = {}
+_client_lock = threading.Lock()
 
 
 class Index:
@@ -62,11 +81,18 @@ class Index:
         s = self.settings
         self.embedder = Embedder(s.model, s.device, s.batch_size, s.precision)
         self.embedded = not self.settings.chroma_url
+        self._name = name
+        self._origin = ""  # the embedded client's `client_origin`
         try:
             # Creating a store is a write too: two processes creating one race on its tables.
             with self._process_lock():
+                stamp = self._read_stamp() if self.embedded else ""
                 client = open_client(self.settings.index_dir, self.settings.chroma_url, self.settings.chroma_timeout)
                 self.store = Store(client, prefix=name, url=self.settings.chroma_url)
+                if self.embedded:
+                    self._origin = client_origin(self.settings.index_dir)
+                    with _client_lock:
+                        _client_seen.setdefault(self._origin, stamp)  # a client opened now has read all so far
         except StoreError as exc:
             if not self.embedded or isinstance(exc, IndexDamaged):
                 raise
@@ -77,6 +103,8 @@ class Index:
         self._lock = threading.RLock()
         self._retriever = None
         self._docs: dict[str, StoredDocument] | None = None
+        self._seen: str | None = None  # the stamp that the cached documents and retriever reflect
+        self._touched = False  # the write under way has changed the store
 
     # -- documents -----------------------------------------------------------
     def fingerprint(self, doc: Document) -> str:
@@ -121,11 +149,91 @@ class Index:
 
     @contextlib.contextmanager
     def _writing(self):
-        """One writer at a time: threads through a lock, processes through the lock file."""
+        """One writer at a time: threads through a lock, processes through the lock file.
+        It starts from what the last writer committed and, when it changed the store,
+        leaves a new stamp for the readers."""
         with self._lock, self._process_lock():
-            yield
+            self._sync()
+            self._touched, done = False, False
+            try:
+                yield
+                if self.embedded:
+                    self._write_manifest()
+                done = True
+            finally:
+                if self._touched:
+                    self._publish(done)
+
+    # -- what other writers did ----------------------------------------------
+    def _read_stamp(self) -> str:
+        if not self.embedded:
+            return self.store.read_stamp()
+        try:
+            return (self.settings.index_dir / STAMP_FILE).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return ""
+
+    def _publish(self, cached: bool) -> None:
+        """Leave a new stamp; ``cached``: this object's caches already hold the change."""
+        stamp = f"{uuid.uuid4().hex} {self._origin}"
+        if self.embedded:
+            path = self.settings.index_dir / STAMP_FILE
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(stamp, encoding="utf-8")
+            tmp.replace(path)  # readers see the old stamp or the new one, never half of one
+            with _client_lock:
+                _client_seen[self._origin] = stamp
+        else:
+            self.store.write_stamp(stamp)
+        if cached:
+            self._seen = stamp
+
+    def _sync(self) -> None:
+        """Catch up with what other writers committed since this object last looked.
+
+        Per question this is one read of the stamp; when it changed, the changed
+        documents are fetched and the retriever is updated in place.
+        """
+        if self._read_stamp() == self._seen:
+            return
+        with self._lock:
+            stamp = self._read_stamp()
+            if stamp == self._seen:
+                return
             if self.embedded:
-                self._write_manifest()
+                self._catch_up_client(stamp)
+            self._refresh()
+            self._seen = stamp
+
+    def _catch_up_client(self, stamp: str) -> None:
+        """Use a Chroma client that has seen the change ``stamp`` names (see `_client_seen`)."""
+        folder = self.settings.index_dir
+        with _client_lock:
+            current = client_origin(folder)
+            if stamp.rpartition(" ")[2] != current and _client_seen.get(current) != stamp:
+                forget_client(folder)  # written through another client: the next one reads the folder afresh
+            client = open_client(folder, "", self.settings.chroma_timeout)  # the one this process shares
+            current = client_origin(folder)
+            _client_seen.setdefault(current, stamp)
+            if current != self._origin:
+                self.store = Store(client, prefix=self._name)
+                self._origin = current
+                if self._retriever is not None:
+                    self._retriever.store = self.store
+
+    def _refresh(self) -> None:
+        """Bring the cached documents and retriever up to the store's state, fetching
+        only the documents whose generation changed."""
+        if self._docs is None:
+            return  # nothing cached: read whole when first needed
+        gens = self.store.document_gens()
+        changed = [i for i, g in gens.items() if i not in self._docs or self._docs[i].gen != g]
+        gone: dict[str, StoredDocument | None] = {i: None for i in self._docs if i not in gens}
+        if not changed and not gone:
+            return
+        fetched = {d.document.doc_id: d for d in self.store.get_documents(changed)}
+        chunks = self.store.all_chunks(list(fetched)) if self._retriever is not None else []
+        self._changed({**gone, **{i: fetched.get(i) for i in changed}}, chunks)
 
     def _write_manifest(self) -> None:
         docs = {d.doc_id: {"title": d.title, "source": d.source} for d in self.documents()}
@@ -180,6 +288,7 @@ class Index:
                 rows.append(DocumentRows(doc, fp, chunks, roles, chunk_vecs, sentences, vecs[own]))
                 status = "updated" if old[doc.doc_id] else "added"
                 results[doc.doc_id] = _result(doc, status, len(chunks))
+            self._touched = True
             gen, written = self.store.put_documents(rows)
             stored = {
                 r.doc.doc_id: StoredDocument(r.doc, r.fingerprint, len(r.chunks), len(r.sentences), gen) for r in rows
@@ -244,6 +353,7 @@ class Index:
         with self._writing():
             if self.store.get_document(doc_id) is None:
                 raise UnknownDocument(f"no document {doc_id!r} in the index")
+            self._touched = True
             self.store.delete_document(doc_id)
             self._changed({doc_id: None}, [])
 
@@ -258,6 +368,7 @@ class Index:
         return d.document
 
     def _stored(self) -> dict[str, StoredDocument]:
+        self._sync()
         with self._lock:
             if self._docs is None:
                 self._set_docs({d.document.doc_id: d for d in self.store.list_documents()})
