@@ -68,7 +68,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     added = idx.add_documents(docs, given_ids=doc_id is not None)
     for doc, res in zip(docs, added):
         if res.doc_id != doc.doc_id:
-            why = f"{doc.doc_id!r} is another file's" if res.status == "added" else "the file's document"
+            why = f"{doc.doc_id!r} is another file's" if res.status == "added" else "the id its document already has"
             print(f"askdoc: note: {doc.source}: indexed as {res.doc_id!r} ({why})", file=sys.stderr)
     results += added
     if args.json:
