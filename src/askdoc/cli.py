@@ -32,10 +32,12 @@ def _index(args: argparse.Namespace):
 def cmd_index(args: argparse.Namespace) -> int:
     from .config import DEFAULT_ARTICLE
     from .index import Index
-    from .ingest import read_file
+    from .ingest import read_file, slugify
     from .library import rebuild
 
     settings = _settings(args)
+    if args.doc_id and len(args.paths) != 1:
+        raise ConfigError("--id names one document: give exactly one PATH with it")
     failed = 0
     results = []
     if args.rebuild:
@@ -48,20 +50,35 @@ def cmd_index(args: argparse.Namespace) -> int:
             results.append(idx.add_file_result(DEFAULT_ARTICLE))
     else:
         idx = Index(settings=settings)
-    docs = []
-    for path in args.paths or ([] if args.rebuild else [str(DEFAULT_ARTICLE)]):
+    paths = args.paths or ([] if args.rebuild else [str(DEFAULT_ARTICLE)])
+    # The bundled article keeps its usual id wherever the checkout lies.
+    doc_id = args.doc_id or (None if args.paths else slugify(DEFAULT_ARTICLE.stem))
+    docs, seen = [], set()
+    for path in paths:
+        if os.path.realpath(path) in seen:
+            continue  # one file named twice is indexed, and reported, once
+        seen.add(os.path.realpath(path))
         try:
-            docs.append(read_file(path, max_bytes=settings.max_document_bytes))
+            docs.append(read_file(path, doc_id=doc_id, max_bytes=settings.max_document_bytes))
         except AskdocError as exc:
             # One bad file must not stop the others; report it and go on.
             failed += 1
             print(f"askdoc: error: {exc}", file=sys.stderr)
-    results += idx.add_documents(docs)  # in one pass: shared embedding batches, one store write
+    # In one pass: shared embedding batches, one store write.
+    added = idx.add_documents(docs, given_ids=doc_id is not None)
+    for doc, res in zip(docs, added):
+        if res.doc_id != doc.doc_id:
+            why = f"{doc.doc_id!r} is another file's" if res.status == "added" else "the id its document already has"
+            print(f"askdoc: note: {doc.source}: indexed as {res.doc_id!r} ({why})", file=sys.stderr)
+    results += added
     if args.json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:
         for res in results:
-            print(f"{res.status:9} {res.doc_id}  ({res.chunks} chunks)  {res.title}")
+            said = f"indexed {res.chars:,} chars"
+            if res.furniture_chars:
+                said += f"; {res.furniture_chars:,} chars of page furniture skipped"
+            print(f"{res.status:9} {res.doc_id}  ({res.chunks} chunks)  {res.title} — {said}")
     return 3 if failed else 0
 
 
@@ -276,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", parents=[common], help="add documents (.txt .md .html .pdf) to the index")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files to index (default: the bundled article)")
+    p.add_argument(
+        "--id", dest="doc_id", metavar="DOC_ID", help="the document's id, replacing what it names (one PATH only)"
+    )
     p.add_argument(
         "--rebuild",
         action="store_true",

@@ -8,8 +8,9 @@ import json
 import logging
 import threading
 import unicodedata
+import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,15 @@ from .errors import IndexDamaged, QuestionError, StoreError, UnknownDocument
 from .ingest import make_document, read_file
 from .read import Reader
 from .records import Answer, Chunk, Document, IndexResult, Passage, Span
-from .store import DocumentRows, Store, StoredDocument, open_client, sentence_key
+from .store import (
+    DocumentRows,
+    Store,
+    StoredDocument,
+    client_origin,
+    forget_client,
+    open_client,
+    sentence_key,
+)
 
 #: Longest question accepted, in characters.
 MAX_QUESTION_CHARS = 2000
@@ -31,10 +40,20 @@ MAX_QUESTION_CHARS = 2000
 #: that a damaged index can be rebuilt from its sources.
 MANIFEST = "askdoc-manifest.json"
 LOCK_FILE = ".askdoc.lock"
+#: Beside the embedded store: rewritten by each writer once its change is in, so that
+#: every reader (other processes, other Index objects) notices with one small read.
+STAMP_FILE = "askdoc-stamp"
 #: Changes when the way chunks and sentences become vectors changes (part of the fingerprint).
 EMBEDDING_VERSION = "pooled1"
 
 log = logging.getLogger("askdoc")
+
+# The newest stamp that each embedded Chroma client of this process (named by
+# `client_origin`) is known to have seen. Such a client never reads the vectors
+# another client wrote (chroma-core/chroma#3792), so after a change made through
+# another one it is reopened, once for all the Index objects of the process.
+_client_seen: dict[str, str] = {}
+_client_lock = threading.Lock()
 
 
 class Index:
@@ -65,11 +84,18 @@ class Index:
         # Loaded on the first question, once per process (see `askdoc.read`).
         self.reader = None if s.reader == "off" else Reader(s.reader or None, s.device)
         self.embedded = not self.settings.chroma_url
+        self._name = name
+        self._origin = ""  # the embedded client's `client_origin`
         try:
             # Creating a store is a write too: two processes creating one race on its tables.
             with self._process_lock():
+                stamp = self._read_stamp() if self.embedded else ""
                 client = open_client(self.settings.index_dir, self.settings.chroma_url, self.settings.chroma_timeout)
                 self.store = Store(client, prefix=name, url=self.settings.chroma_url)
+                if self.embedded:
+                    self._origin = client_origin(self.settings.index_dir)
+                    with _client_lock:
+                        _client_seen.setdefault(self._origin, stamp)  # a client opened now has read all so far
         except StoreError as exc:
             if not self.embedded or isinstance(exc, IndexDamaged):
                 raise
@@ -80,6 +106,8 @@ class Index:
         self._lock = threading.RLock()
         self._retriever = None
         self._docs: dict[str, StoredDocument] | None = None
+        self._seen: str | None = None  # the stamp that the cached documents and retriever reflect
+        self._touched = False  # the write under way has changed the store
 
     # -- documents -----------------------------------------------------------
     def fingerprint(self, doc: Document) -> str:
@@ -100,8 +128,10 @@ class Index:
         return self.add_file_result(path, doc_id).doc_id
 
     def add_file_result(self, path: str | Path, doc_id: str | None = None) -> IndexResult:
-        """Like `add_file`, but says whether the document was added, updated or unchanged."""
-        return self._add(read_file(path, doc_id=doc_id, max_bytes=self.settings.max_document_bytes))
+        """Like `add_file`, but says whether the document was added, updated or unchanged
+        (and under which id: see `add_documents`)."""
+        doc = read_file(path, doc_id=doc_id, max_bytes=self.settings.max_document_bytes)
+        return self.add_documents([doc], given_ids=doc_id is not None)[0]
 
     @contextlib.contextmanager
     def _process_lock(self):
@@ -122,11 +152,91 @@ class Index:
 
     @contextlib.contextmanager
     def _writing(self):
-        """One writer at a time: threads through a lock, processes through the lock file."""
+        """One writer at a time: threads through a lock, processes through the lock file.
+        It starts from what the last writer committed and, when it changed the store,
+        leaves a new stamp for the readers."""
         with self._lock, self._process_lock():
-            yield
+            self._sync()
+            self._touched, done = False, False
+            try:
+                yield
+                if self.embedded:
+                    self._write_manifest()
+                done = True
+            finally:
+                if self._touched:
+                    self._publish(done)
+
+    # -- what other writers did ----------------------------------------------
+    def _read_stamp(self) -> str:
+        if not self.embedded:
+            return self.store.read_stamp()
+        try:
+            return (self.settings.index_dir / STAMP_FILE).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return ""
+
+    def _publish(self, cached: bool) -> None:
+        """Leave a new stamp; ``cached``: this object's caches already hold the change."""
+        stamp = f"{uuid.uuid4().hex} {self._origin}"
+        if self.embedded:
+            path = self.settings.index_dir / STAMP_FILE
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(stamp, encoding="utf-8")
+            tmp.replace(path)  # readers see the old stamp or the new one, never half of one
+            with _client_lock:
+                _client_seen[self._origin] = stamp
+        else:
+            self.store.write_stamp(stamp)
+        if cached:
+            self._seen = stamp
+
+    def _sync(self) -> None:
+        """Catch up with what other writers committed since this object last looked.
+
+        Per question this is one read of the stamp; when it changed, the changed
+        documents are fetched and the retriever is updated in place.
+        """
+        if self._read_stamp() == self._seen:
+            return
+        with self._lock:
+            stamp = self._read_stamp()
+            if stamp == self._seen:
+                return
             if self.embedded:
-                self._write_manifest()
+                self._catch_up_client(stamp)
+            self._refresh()
+            self._seen = stamp
+
+    def _catch_up_client(self, stamp: str) -> None:
+        """Use a Chroma client that has seen the change ``stamp`` names (see `_client_seen`)."""
+        folder = self.settings.index_dir
+        with _client_lock:
+            current = client_origin(folder)
+            if stamp.rpartition(" ")[2] != current and _client_seen.get(current) != stamp:
+                forget_client(folder)  # written through another client: the next one reads the folder afresh
+            client = open_client(folder, "", self.settings.chroma_timeout)  # the one this process shares
+            current = client_origin(folder)
+            _client_seen.setdefault(current, stamp)
+            if current != self._origin:
+                self.store = Store(client, prefix=self._name)
+                self._origin = current
+                if self._retriever is not None:
+                    self._retriever.store = self.store
+
+    def _refresh(self) -> None:
+        """Bring the cached documents and retriever up to the store's state, fetching
+        only the documents whose generation changed."""
+        if self._docs is None:
+            return  # nothing cached: read whole when first needed
+        gens = self.store.document_gens()
+        changed = [i for i, g in gens.items() if i not in self._docs or self._docs[i].gen != g]
+        gone: dict[str, StoredDocument | None] = {i: None for i in self._docs if i not in gens}
+        if not changed and not gone:
+            return
+        fetched = {d.document.doc_id: d for d in self.store.get_documents(changed)}
+        chunks = self.store.all_chunks(list(fetched)) if self._retriever is not None else []
+        self._changed({**gone, **{i: fetched.get(i) for i in changed}}, chunks)
 
     def _write_manifest(self) -> None:
         docs = {d.doc_id: {"title": d.title, "source": d.source} for d in self.documents()}
@@ -136,13 +246,21 @@ class Index:
         tmp.replace(path)
 
     def _add(self, doc: Document) -> IndexResult:
-        return self.add_documents([doc])[0]
+        return self.add_documents([doc], given_ids=True)[0]
 
-    def add_documents(self, docs: Sequence[Document]) -> list[IndexResult]:
+    def add_documents(self, docs: Sequence[Document], given_ids: bool = False) -> list[IndexResult]:
         """Index several documents in one pass: their sentences are embedded in
-        shared batches and written in one store write. Unchanged ones are skipped."""
-        unique = list({d.doc_id: d for d in docs}.values())  # the last of a doc_id given twice wins
+        shared batches and written in one store write. Unchanged ones are skipped.
+
+        A document read from a file is that file's: it updates the document
+        stored from the same source, and never replaces another source's
+        document that has its id, taking one of its own instead (``a-2``).
+        With ``given_ids`` the caller chose the ids: each replaces what its id names.
+        """
         with self._writing():
+            if not given_ids:
+                docs = self._own_ids(docs)
+            unique = list({d.doc_id: d for d in docs}.values())  # the last of a doc_id given twice wins
             # Read under the lock: another process may have just written them.
             old = {d.doc_id: self.store.get_document(d.doc_id) for d in unique}
             results: dict[str, IndexResult] = {}
@@ -151,7 +269,7 @@ class Index:
                 fp = self.fingerprint(doc)
                 prev = old[doc.doc_id]
                 if prev is not None and prev.fingerprint == fp:
-                    results[doc.doc_id] = IndexResult(doc.doc_id, doc.title, "unchanged", prev.chunks)
+                    results[doc.doc_id] = _result(doc, "unchanged", prev.chunks)
                 else:
                     todo.append((doc, fp, *self._split(doc)))
             # Everything is computed before the store is touched, so a failure
@@ -172,13 +290,44 @@ class Index:
                 chunk_vecs /= np.linalg.norm(chunk_vecs, axis=1, keepdims=True)
                 rows.append(DocumentRows(doc, fp, chunks, roles, chunk_vecs, sentences, vecs[own]))
                 status = "updated" if old[doc.doc_id] else "added"
-                results[doc.doc_id] = IndexResult(doc.doc_id, doc.title, status, len(chunks))
+                results[doc.doc_id] = _result(doc, status, len(chunks))
+            self._touched = True
             gen, written = self.store.put_documents(rows)
             stored = {
                 r.doc.doc_id: StoredDocument(r.doc, r.fingerprint, len(r.chunks), len(r.sentences), gen) for r in rows
             }
             self._changed(stored, written)
         return [results[d.doc_id] for d in docs]
+
+    def _own_ids(self, docs: Sequence[Document]) -> list[Document]:
+        """``docs`` with ids that keep each source's document apart (under the writer lock)."""
+        sources = sorted({d.source for d in docs if d.source})
+        if not sources:
+            return list(docs)
+        placed = self.store.ids_by_source(sources)  # source -> its document's id
+        claimed: dict[str, str | None] = {}  # id -> source, in this batch
+
+        def taken(doc_id: str, source: str) -> bool:
+            if doc_id in claimed:
+                return claimed[doc_id] != source
+            stored = self.store.source_of(doc_id)
+            return stored is not None and stored != source
+
+        out = []
+        for doc in docs:
+            doc_id = doc.doc_id
+            if doc.source:
+                if doc.source in placed:
+                    doc_id = placed[doc.source]
+                else:
+                    n = 1
+                    while taken(doc_id, doc.source):
+                        n += 1
+                        doc_id = f"{doc.doc_id}-{n}"
+                    placed[doc.source] = doc_id
+            claimed[doc_id] = doc.source
+            out.append(doc if doc_id == doc.doc_id else replace(doc, doc_id=doc_id))
+        return out
 
     def _split(self, doc: Document) -> tuple[list[Chunk], list[str], list[tuple[Span, int]]]:
         """Chunks, the title/byline roles each chunk holds, and the sentences
@@ -207,6 +356,7 @@ class Index:
         with self._writing():
             if self.store.get_document(doc_id) is None:
                 raise UnknownDocument(f"no document {doc_id!r} in the index")
+            self._touched = True
             self.store.delete_document(doc_id)
             self._changed({doc_id: None}, [])
 
@@ -221,6 +371,7 @@ class Index:
         return d.document
 
     def _stored(self) -> dict[str, StoredDocument]:
+        self._sync()
         with self._lock:
             if self._docs is None:
                 self._set_docs({d.document.doc_id: d for d in self.store.list_documents()})
@@ -334,6 +485,11 @@ class Index:
                 )
             )
         return out
+
+
+def _result(doc: Document, status: str, chunks: int) -> IndexResult:
+    furniture = len(doc.text[doc.body_end :].strip())
+    return IndexResult(doc.doc_id, doc.title, status, chunks, doc.body_end - doc.body_start, furniture)
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,23 @@ from .records import Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 
-# Lines that start a web page's trailing furniture. Only honoured in the last
-# part of a document, so an article that merely mentions "Share" keeps its body.
+# A heading that starts a web page's trailing furniture (Markdown marks allowed). It only
+# ends the body when everything after it is furniture-shaped too (see `_body_end`): a
+# report's "Subscribers grew to 12,000" or a notes file's "Comments" heading is content.
 _FURNITURE = re.compile(
-    r"^\s*(share( this( article| post)?)?|leave a (comment|reply)|recent posts|related (posts|articles|stories)"
-    r"|you may also like|read more|more from|comments?|tags?:.*|advertisement|subscribe.*"
-    r"|follow us.*|newsletter|most (read|popular)|trending)\s*:?\s*$",
+    r"^[\s#>*_-]*(share( this( article| post| story)?)?|leave a (comment|reply)|\d* ?comments?|recent posts"
+    r"|related (posts|articles|stories)|you may also like|read more|more from[^.!?]{0,40}|tags?:[^.!?]{0,80}"
+    r"|advertisement|subscribe( now| here| to our newsletter)?|follow us( on [^.!?]{0,30})?|newsletter"
+    r"|most (read|popular)|trending( now)?)[\s*_:]*$",
     re.IGNORECASE,
 )
-_FURNITURE_MIN_FRACTION = 0.4
+_FURNITURE_MIN_FRACTION = 0.5
+# Furniture is short lines (post titles, links, dates, share buttons) and teasers cut
+# short with an ellipsis; a line with more words, or a finished sentence, is prose.
+_PROSE_WORDS = 20
+_SENTENCE_END = re.compile(r"\w\W{0,2}[.!?][\"'”’)\]]*\s*$")
+_TEASER_END = re.compile(r"(…|\.\.\.)[\"'”’)\]]*\s*$")
+_FOOTER_LINE = re.compile(r"^\s*(©|\(c\)|copyright\b|all rights reserved)", re.IGNORECASE)
 _AUTHOR = re.compile(r"^\s*(?:author\s*:|by\s+)\s*(?P<name>[^\n]{2,80}?)\s*$", re.IGNORECASE | re.MULTILINE)
 #: A byline sentence: "Author: X", "By X", "The writer is ...".
 BYLINE = re.compile(
@@ -128,48 +136,145 @@ def _guess_title(text: str, markdown: bool) -> str:
 
 
 def _body_end(text: str) -> int:
-    """Where trailing page furniture starts, or len(text)."""
+    """Where trailing page furniture starts, or the end of the text.
+
+    Only on strong evidence: a furniture heading in the second half of the
+    text followed by nothing but furniture-shaped lines up to the end. The
+    lines are read backwards, so the text is scanned once.
+    """
     floor = int(len(text) * _FURNITURE_MIN_FRACTION)
-    pos = 0
-    for line in text.splitlines(keepends=True):
-        if pos >= floor and _FURNITURE.match(line):
-            return len(text[:pos].rstrip())
-        pos += len(line)
-    return len(text.rstrip())
+    end = pos = len(text)
+    cut = None
+    for line in reversed(text.splitlines(keepends=True)):
+        pos -= len(line)
+        if pos < floor:
+            break
+        if _FURNITURE.match(line):
+            cut = pos  # the earliest heading of the run so far
+        elif _is_prose(line):
+            break
+    return len(text[: cut if cut is not None else end].rstrip())
 
 
-_HTML_BLOCKS = "h1,h2,h3,h4,h5,h6,p,li,blockquote,pre,td,th,dt,dd,figcaption"
-_HTML_DROP = "script,style,noscript,template,nav,header,footer,aside,form,iframe,svg,button"
+def _is_prose(line: str) -> bool:
+    words = line.split()
+    if not words or _TEASER_END.search(line) or _FOOTER_LINE.match(line):
+        return False
+    return len(words) >= _PROSE_WORDS or (len(words) >= 4 and bool(_SENTENCE_END.search(line)))
+
+
+# Tags whose start and end break a paragraph; the rest (span, b, a, ...) run inline.
+_HTML_BLOCKS = frozenset(
+    "address article blockquote body caption center dd details dialog div dl dt fieldset figcaption figure h1 h2 h3"
+    " h4 h5 h6 header hgroup hr html li main menu ol p pre section summary table tbody td tfoot th thead tr ul".split()
+)
+_HTML_CELLS = frozenset(("td", "th"))
+# Not visible, or the page around the content rather than the content.
+_HTML_DROP = frozenset(
+    "script style noscript template nav footer aside form iframe svg button select textarea head title object"
+    " canvas audio video".split()
+)
+# A page's header (logo, menus) goes, but an article's own header holds its title and byline.
+_HTML_CONTENT = frozenset(("article", "main"))
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_SPACES = re.compile(r"[^\S\n]+")
 
 
 def _html_text(html: str) -> tuple[str, str]:
+    """Every visible text of the page in reading order, with paragraph breaks at block
+    elements, line breaks at ``<br>`` and `` | `` between table cells; the title."""
     from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
     tree = HTMLParser(html)
     title_node = tree.css_first("title") or tree.css_first("h1")
     title = " ".join(title_node.text().split()) if title_node else ""
-    for node in tree.css(_HTML_DROP):
-        node.decompose()
-    root = tree.css_first("article") or tree.css_first("main") or tree.body or tree.root
+    mains = tree.css("main")
+    # The page's own word for where its content is; otherwise the whole body.
+    root = mains[0] if len(mains) == 1 else (tree.body or tree.root)
     if root is None:
         return "", title
-    blocks: list[str] = []
-    for node in root.css(_HTML_BLOCKS):
-        # Skip blocks nested in another block (an <li> in a <blockquote>) to avoid repeats.
-        parent, nested = node.parent, False
-        while parent is not None and parent is not root:
-            if parent.tag in _HTML_BLOCKS.split(","):
-                nested = True
-                break
-            parent = parent.parent
-        text = " ".join(node.text(separator=" ").split())
-        if text and not nested:
-            blocks.append(text)
-    if not blocks:
-        blocks = [" ".join(root.text(separator=" ").split())]
-    if title and (not blocks or blocks[0] != title):
-        blocks.insert(0, title)
-    return "\n\n".join(b for b in blocks if b), title
+    paragraphs = _walk(root)
+    if title and (not paragraphs or paragraphs[0] != title):
+        paragraphs.insert(0, title)
+    return "\n\n".join(paragraphs), title
+
+
+def _walk(root) -> list[str]:
+    """The paragraphs under ``root``, in one pass over its nodes with an explicit
+    stack: no recursion, so nesting depth costs nothing but the stack."""
+    paragraphs: list[str] = []
+    lines: list[str] = []  # finished lines of the paragraph being read
+    parts: list[str] = []  # text of the line being read
+    pre = 0  # inside this many <pre>: keep line breaks as written
+    content = int(root.tag in _HTML_CONTENT)  # inside this many <article> or <main>
+
+    def end_line() -> None:
+        line = _SPACES.sub(" ", "".join(parts)).strip()
+        parts.clear()
+        if line:
+            lines.append(line)
+
+    def end_paragraph() -> None:
+        end_line()
+        if lines:
+            paragraphs.append("\n".join(lines))
+            lines.clear()
+
+    stack = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        tag = node.tag
+        if leaving:
+            if tag == "pre":
+                pre -= 1
+            elif tag in _HTML_CONTENT:
+                content -= 1
+            if tag in _HTML_BLOCKS and tag not in _HTML_CELLS:
+                end_paragraph()
+            continue
+        if node.is_text_node:
+            text = node.text_content or ""
+            if pre:
+                pieces = text.split("\n")
+                for piece in pieces[:-1]:
+                    parts.append(piece)
+                    end_line()
+                parts.append(pieces[-1])
+            else:
+                parts.append(" ".join(text.split("\n")))
+            continue
+        if not node.is_element_node or tag in _HTML_DROP or (tag == "header" and not content) or _hidden(node):
+            continue
+        if tag == "br":
+            end_line()
+        elif tag in _HTML_CELLS:
+            # Cells of a row share a line, so a value is quoted with its label;
+            # a cell holding blocks of its own still breaks at them.
+            if "".join(parts).strip():
+                parts.append(" | ")
+        elif tag in _HTML_BLOCKS:
+            end_paragraph()
+            if tag == "pre":
+                pre += 1
+            elif tag in _HTML_CONTENT:
+                content += 1
+        stack.append((node, True))
+        children = []
+        child = node.first_child
+        while child is not None:
+            children.append(child)
+            child = child.next
+        stack.extend((c, False) for c in reversed(children))
+    end_paragraph()
+    return paragraphs
+
+
+def _hidden(node) -> bool:
+    attrs = node.attributes
+    if not attrs:
+        return False
+    style = attrs.get("style") or ""
+    return "hidden" in attrs or attrs.get("aria-hidden") == "true" or bool(_HIDDEN_STYLE.search(style))
 
 
 def _pdf_text(data: bytes, path: Path) -> tuple[str, str]:

@@ -74,8 +74,10 @@ def rebuild(settings: Settings, paths: list[str | Path] = ()) -> tuple[Index, li
             docs.append(read_file(source, doc_id=doc_id, max_bytes=settings.max_document_bytes))
         else:
             lost.append(doc_id)
-    docs += [read_file(p, max_bytes=settings.max_document_bytes) for p in paths]
-    return idx, idx.add_documents(docs), lost
+    results = idx.add_documents(docs, given_ids=True)  # the ids the manifest lists
+    if paths:
+        results += idx.add_documents([read_file(p, max_bytes=settings.max_document_bytes) for p in paths])
+    return idx, results, lost
 
 
 def default_index() -> Index:

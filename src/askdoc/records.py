@@ -116,3 +116,7 @@ class IndexResult:
     title: str
     status: str  # "added", "updated" or "unchanged"
     chunks: int
+    #: Characters of the document's body that were indexed, and of trailing
+    #: page furniture set aside (see `Document.body_end`).
+    chars: int = 0
+    furniture_chars: int = 0

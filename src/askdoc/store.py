@@ -19,6 +19,7 @@ download a model.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import uuid
@@ -52,6 +53,14 @@ SENTENCE_CACHE = 50_000
 
 #: A chunk row as stored: id, text, metadata.
 StoredChunk = tuple[str, str, dict]
+#: Key of the stamp writers leave in the documents collection's metadata (see `Store.read_stamp`).
+STAMP_KEY = "askdoc-stamp"
+
+#: Per folder, how many Chroma clients this process has opened on it. Chroma shares
+#: one client per folder within a process, so the pid and this count name the client
+#: that wrote a change (see `client_origin`).
+_opened: dict[str, int] = {}
+_opened_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -98,8 +107,24 @@ def open_client(index_dir: Path, chroma_url: str = "", timeout: float = 5.0):
             except OSError as exc:
                 raise StoreUnavailable(f"Chroma server at {chroma_url} is unreachable: {exc}") from None
             return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_settings())
+        from chromadb.api.client import SharedSystemClient
+
         index_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(index_dir), settings=_settings())
+        # One spelling of the folder, so that "idx" and "/abs/idx" share Chroma's client.
+        key = _folder_key(index_dir)
+        with _opened_lock:
+            if key not in SharedSystemClient._identifier_to_system:
+                _opened[key] = _opened.get(key, 0) + 1
+            return chromadb.PersistentClient(path=key, settings=_settings())
+
+
+def _folder_key(index_dir: Path) -> str:
+    return str(Path(index_dir).resolve())
+
+
+def client_origin(index_dir: Path) -> str:
+    """Names the client that this process shares for ``index_dir`` now: ``<pid>.<n>``."""
+    return f"{os.getpid()}.{_opened.get(_folder_key(index_dir), 0)}"
 
 
 def forget_client(index_dir: Path) -> None:
@@ -134,6 +159,7 @@ class Store:
 
     def __init__(self, client, prefix: str = "askdoc", url: str = ""):
         self.url = url
+        self._client = client
         with _chroma_errors(url):
             self.docs = client.get_or_create_collection(f"{prefix}-docs", embedding_function=None)
             self.chunks = client.get_or_create_collection(
@@ -156,6 +182,47 @@ class Store:
         if not got["ids"]:
             return None
         return _stored(doc_id, got["documents"][0], got["metadatas"][0])
+
+    def get_documents(self, doc_ids: Sequence[str]) -> list[StoredDocument]:
+        """The stored ones of ``doc_ids``."""
+        out = []
+        for i in range(0, len(doc_ids), PAGE):
+            with self.errors():
+                got = self.docs.get(ids=list(doc_ids[i : i + PAGE]), include=["documents", "metadatas"])
+            out += [_stored(d, t, m) for d, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return out
+
+    def document_gens(self) -> dict[str, str]:
+        """Every document's current generation, without its text: what changed since a
+        reader last looked costs this, and then only the changed documents."""
+        pages = self._pages(self.docs, ["metadatas"])
+        return {i: m.get("gen", "") for got in pages for i, m in zip(got["ids"], got["metadatas"])}
+
+    def read_stamp(self) -> str:
+        """What the last writer left in the documents collection's metadata (for a
+        Chroma server, where there is no shared folder to leave a file in)."""
+        with self.errors():
+            meta = self._client.get_collection(self.docs.name, embedding_function=None).metadata
+        return str((meta or {}).get(STAMP_KEY, ""))
+
+    def write_stamp(self, stamp: str) -> None:
+        with self.errors():
+            self.docs.modify(metadata={STAMP_KEY: stamp})
+
+    def source_of(self, doc_id: str) -> str | None:
+        """The source of the document stored under ``doc_id`` ("" for none), or None when there is none."""
+        with self.errors():
+            got = self.docs.get(ids=[doc_id], include=["metadatas"])
+        return (got["metadatas"][0].get("source") or "") if got["ids"] else None
+
+    def ids_by_source(self, sources: Sequence[str]) -> dict[str, str]:
+        """The doc_id stored for each of ``sources`` that has one (the first, should two share it)."""
+        with self.errors():
+            got = self.docs.get(where={"source": {"$in": list(sources)}}, include=["metadatas"])
+        out: dict[str, str] = {}
+        for doc_id, meta in sorted(zip(got["ids"], got["metadatas"])):
+            out.setdefault(meta["source"], doc_id)
+        return out
 
     def list_documents(self) -> list[StoredDocument]:
         docs = {
@@ -257,20 +324,22 @@ class Store:
             )
 
     # -- search --------------------------------------------------------------
-    def all_chunks(self) -> list[StoredChunk]:
-        """Every chunk's id, text and metadata (for the lexical index)."""
+    def all_chunks(self, doc_ids: Sequence[str] | None = None) -> list[StoredChunk]:
+        """Every chunk's id, text and metadata (for the lexical index); with ``doc_ids``, theirs."""
+        if doc_ids is not None and not doc_ids:
+            return []
         rows = {}
-        for got in self._pages(self.chunks, ["documents", "metadatas"]):
+        for got in self._pages(self.chunks, ["documents", "metadatas"], _doc_filter(doc_ids)):
             rows.update((i, (i, t, m)) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]))
         return list(rows.values())
 
-    def _pages(self, collection, include: list[str]) -> Iterator[dict]:
+    def _pages(self, collection, include: list[str], where: dict | None = None) -> Iterator[dict]:
         """A whole collection, `PAGE` rows at a time: one get() of 10^5 rows overflows
         SQLite's limit on query variables."""
         offset = 0
         while True:
             with self.errors():
-                got = collection.get(include=include, limit=PAGE, offset=offset)
+                got = collection.get(where=where, include=include, limit=PAGE, offset=offset)
             yield got
             if len(got["ids"]) < PAGE:
                 return
