@@ -313,8 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="JSONL", help="question set (default: eval/article.jsonl)")
     p.add_argument("--squad", action="append", metavar="FILE", help="a SQuAD v1.1/v2.0 JSON file")
     p.add_argument("--limit", type=int, metavar="N", help="with --squad: only the first N articles")
-    p.add_argument("--articles", type=lambda t: [x for x in t.split(",") if x], metavar="TITLE,...",
-                   help="with --squad: only these articles (e.g. those held out of the reader's training)")  # fmt: skip
+    p.add_argument("--article", action="append", dest="articles", metavar="TITLE",
+                   help="with --squad: only this article (repeatable), e.g. one held out of training")  # fmt: skip
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
     p.add_argument("--json", metavar="PATH", help="write metrics and every result as JSON")
     p.add_argument("--report", metavar="PATH.md", help="write a Markdown report of the failed questions, with a chart")
@@ -352,8 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="SQuAD-format .json or .json.gz (FILE:N: first N articles)")
     p.add_argument("--out", required=True, help="folder for the weights and the model card")
-    p.add_argument("--hold-out", type=lambda t: [x for x in t.split(",") if x], metavar="TITLE,...",
-                   help="articles to leave out of training and report figures on")  # fmt: skip
+    p.add_argument("--hold-out", action="append", metavar="TITLE",
+                   help="an article to leave out of training and report figures on (repeatable)")  # fmt: skip
     p.add_argument("--init", metavar="DIR", help="continue from a reader folder (default: the bundled MiniLM)")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--batch-size", type=int, default=32)
