@@ -268,3 +268,82 @@ def test_index_objects_on_one_chroma_server_see_each_others_writes(tmp_path):
         b.add_text(TOWER, doc_id="tower")
         assert not _quotes(a.answer("What does the old vault hold?"), "vault")
         assert "Hans Keller" in a.answer("Who built the clock tower?", doc_ids=["tower"]).text
+
+
+# -- internal errors become one-line messages --------------------------------------
+
+
+@pytest.mark.parametrize("k", [1.5, "3", -1, 0, True])
+def test_a_bad_k_is_a_clear_error(article_index, k):
+    from askdoc.errors import QuestionError
+
+    with pytest.raises(QuestionError, match="k must be"):
+        article_index.answer("When was NAM established?", k=k)
+
+
+def test_one_doc_id_given_as_a_string_is_one_id(article_index):
+    ans = article_index.answer("When was NAM established?", doc_ids="azerbaijan-leads-nam")
+    assert ans.found and ans.citations[0].doc_id == "azerbaijan-leads-nam"
+
+
+def test_undecodable_bytes_in_a_question_are_a_clear_error(article_index, tmp_path):
+    from askdoc.errors import QuestionError
+    from askdoc.ui import ChatApp
+
+    with pytest.raises(QuestionError, match="not UTF-8"):
+        article_index.answer("\udce9t\udce9")
+    assert "not UTF-8" in ChatApp(article_index).api_answer("\udce9t\udce9")["error"]
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable.encode(), b"-m", b"askdoc.cli", b"ask", b"\xe9t\xe9", b"--index-dir", str(tmp_path).encode()],
+        capture_output=True, cwd=ROOT, env=os.environ, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and b"not UTF-8" in done.stderr and b"internal error" not in done.stderr
+
+
+@pytest.mark.parametrize("bad", [None, b"bytes", 42])
+def test_add_text_refuses_what_is_not_text(fresh_index, bad):
+    from askdoc.errors import DocumentError
+
+    with pytest.raises(DocumentError, match="must be a str"):
+        fresh_index.add_text(bad, doc_id="x")
+
+
+def test_index_names_and_paths_are_checked_before_anything_moves(tmp_path):
+    from askdoc import Index
+    from askdoc.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not allowed"):
+        Index(tmp_path / "idx", name="a b")
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        Index(a_file)
+    assert a_file.read_text() == "x" and not list(tmp_path.glob("*.damaged-*"))
+
+
+def test_settings_that_cannot_work_are_refused(tmp_path):
+    res = run_cli("docs", "--index-dir", str(tmp_path), env={"ASKDOC_MAX_DOCUMENT_BYTES": "-1"})
+    assert res.returncode == 2 and "max_document_bytes" in res.stderr
+    import torch
+
+    if torch.cuda.is_available():
+        return  # the CUDA half of this test needs a machine without one
+    res = run_cli("ask", "When?", "--index-dir", str(tmp_path), env={"ASKDOC_DEVICE": "cuda"})
+    assert res.returncode == 2 and "no CUDA" in res.stderr and "internal error" not in res.stderr
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path):
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    cmd = f"{sys.executable} -m askdoc.cli ask 'When was NAM established?' --index-dir {tmp_path} | head -c 0"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, cwd=ROOT, timeout=180)
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr

@@ -399,6 +399,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("askdoc: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`askdoc ask ... | head -1`): not an error.
+        # Point stdout at nothing so that the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug: still one line, unless debugging
         if os.environ.get("ASKDOC_DEBUG"):
             raise

@@ -101,11 +101,14 @@ class Settings:
             raise ConfigError("min_confidence must be between 0 and 1")
         if self.auth and not all(self.auth.partition(":")[::2]):
             raise ConfigError("ASKDOC_AUTH must be user:password")
+        if self.max_document_bytes < 1 or self.max_upload_bytes < 1:
+            raise ConfigError("max_document_bytes and max_upload_bytes must be at least 1")
         if self.batch_size < 0:
             raise ConfigError("batch_size must be 0 (auto) or more")
         if self.precision not in ("auto", "fp32", "fp16"):
             raise ConfigError(f"unknown precision {self.precision!r}: use auto, fp32 or fp16")
-        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
+        numbered = self.device.startswith("cuda:") and self.device[5:].isdigit()
+        if self.device not in ("auto", "cpu", "cuda", "mps") and not numbered:
             raise ConfigError(f"unknown device {self.device!r}: use auto, cpu, cuda or cuda:N")
 
 

@@ -43,11 +43,14 @@ def bundled_model_path() -> str:
 
 
 def resolve_device(device: str) -> str:
-    if device != "auto":
-        return device
+    """``auto`` becomes CUDA when there is one, else the CPU; an unavailable device is a `ConfigError`."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for, but this machine has no CUDA; use ASKDOC_DEVICE=cpu or auto")
+    return device
 
 
 class Embedder:

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import threading
 import unicodedata
 import uuid
@@ -20,7 +21,7 @@ from .chunk import CHUNKER_VERSION, chunk_document
 from .config import Settings
 from .cues import asked_role
 from .embed import Embedder
-from .errors import IndexDamaged, QuestionError, StoreError, UnknownDocument
+from .errors import ConfigError, DocumentError, IndexDamaged, QuestionError, StoreError, UnknownDocument
 from .ingest import make_document, read_file
 from .read import Reader
 from .records import Answer, Chunk, Document, IndexResult, Passage, Span
@@ -36,6 +37,8 @@ from .store import (
 
 #: Longest question accepted, in characters.
 MAX_QUESTION_CHARS = 2000
+#: An index name becomes part of Chroma collection names, which allow only these.
+_NAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,48}[A-Za-z0-9]")
 #: Beside the embedded store: the documents it holds and where they came from, so
 #: that a damaged index can be rebuilt from its sources.
 MANIFEST = "askdoc-manifest.json"
@@ -80,6 +83,13 @@ class Index:
             index_dir=Path(path) if path is not None else None, chroma_url=chroma_url, **overrides
         )
         s = self.settings
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ConfigError(
+                f"index name {name!r} is not allowed: use 2-50 letters, digits, '.', '_' or '-', "
+                "starting and ending with a letter or digit"
+            )
+        if not s.chroma_url and s.index_dir.is_file():
+            raise ConfigError(f"{s.index_dir} is a file, not an index folder")
         self.embedder = Embedder(s.model, s.device, s.batch_size, s.precision)
         # Loaded on the first question, once per process (see `askdoc.read`).
         self.reader = None if s.reader == "off" else Reader(s.reader or None, s.device)
@@ -121,6 +131,8 @@ class Index:
 
     def add_text(self, text: str, doc_id: str, title: str = "", source: str | None = None) -> IndexResult:
         """Index a string. Re-adding unchanged text does nothing."""
+        if not isinstance(text, str):
+            raise DocumentError(f"{doc_id}: the text must be a str, not {type(text).__name__}")
         return self._add(make_document(text, doc_id=doc_id, title=title, source=source))
 
     def add_file(self, path: str | Path, doc_id: str | None = None) -> str:
@@ -421,7 +433,11 @@ class Index:
     def retrieve(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Retrieval:
         """Passages and candidate sentences for a question (the answer stage's input)."""
         question = _check_question(question)
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+            raise QuestionError(f"k must be a whole number of at least 1, not {k!r}")
         k = k or self.settings.top_k
+        if isinstance(doc_ids, str):
+            doc_ids = [doc_ids]  # one id, not a list of its characters
         docs = self._stored()
         for d in doc_ids or ():
             if d not in docs:
@@ -518,6 +534,9 @@ def _check_question(question: object) -> str:
         raise QuestionError(
             f"the question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,})"
         )
+    if any(unicodedata.category(ch) == "Cs" for ch in question):
+        # Lone surrogates: bytes that were not UTF-8 (a shell passing Latin-1, say).
+        raise QuestionError("the question holds bytes that are not UTF-8 text; re-type it or convert it to UTF-8")
     text = unicodedata.normalize("NFKC", question)
     text = "".join(
         " " if ch in "\t\n\r" else ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\t\n\r"
