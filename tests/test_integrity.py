@@ -347,3 +347,59 @@ def test_a_closed_pipe_is_not_an_error(tmp_path):
     cmd = f"{sys.executable} -m askdoc.cli ask 'When was NAM established?' --index-dir {tmp_path} | head -c 0"
     done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, cwd=ROOT, timeout=180)
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+# -- ingest details ----------------------------------------------------------------
+
+
+def test_a_utf8_bom_is_no_part_of_the_title_or_the_text(tmp_path):
+    f = tmp_path / "bom.txt"
+    f.write_bytes("\ufeffBrightwater Tea\n\nFounded by Ann Lee in 1998.".encode())
+    doc = read_file(f)
+    assert doc.title == "Brightwater Tea" and not doc.text.startswith("\ufeff")
+
+
+def test_lone_cr_line_ends_are_lines(tmp_path):
+    f = tmp_path / "mac.txt"
+    f.write_bytes(b"Old Mac Notes\rThe harbour opened in 1871.\rThe lighthouse followed in 1880.")
+    doc = read_file(f)
+    assert doc.title == "Old Mac Notes" and doc.text.count("\n") == 2
+    assert len(doc.text) == len("Old Mac Notes\rThe harbour opened in 1871.\rThe lighthouse followed in 1880.")
+
+
+def test_utf16_files_are_decoded(tmp_path):
+    f = tmp_path / "wide.txt"
+    f.write_bytes("Wide Notes\n\nThe bridge was built in 1932.".encode("utf-16"))
+    doc = read_file(f)
+    assert doc.title == "Wide Notes" and "built in 1932" in doc.text
+
+
+def test_a_punctuation_only_file_is_refused(tmp_path):
+    from askdoc.errors import EmptyDocument
+
+    f = tmp_path / "dots.txt"
+    f.write_text("... !!! ---\n\n???")
+    with pytest.raises(EmptyDocument, match="no words"):
+        read_file(f)
+
+
+def test_markdown_front_matter_is_metadata_not_prose(tmp_path, fresh_index):
+    f = tmp_path / "tea.md"
+    f.write_text("---\ntitle: Brightwater Tea\nauthor: Ann Lee\ntags: [tea]\n---\n\nBrightwater sells green tea.\n")
+    doc = read_file(f)
+    assert (doc.title, doc.author) == ("Brightwater Tea", "Ann Lee")
+    assert doc.text[doc.body_start :].startswith("Brightwater sells")
+    fresh_index.add_file(f)
+    ans = fresh_index.answer("What does Brightwater sell?")
+    assert ans.found and "tags" not in ans.text and "---" not in ans.text
+
+
+def test_remove_goes_on_past_an_unknown_id(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("Alpha Notes\n\nThe alpha project began in 2001.")
+    b.write_text("Beta Notes\n\nThe beta project began in 2002.")
+    idx = str(tmp_path / "idx")
+    assert run_cli("index", str(a), str(b), "--index-dir", idx).returncode == 0
+    res = run_cli("remove", "nope", "a", "b", "--index-dir", idx)
+    assert res.returncode == 3 and "'nope'" in res.stderr
+    assert "removed a" in res.stdout and "removed b" in res.stdout

@@ -150,13 +150,21 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
+    from .errors import UnknownDocument
     from .index import Index
 
     idx = Index(settings=_settings(args))
-    for doc_id in args.doc_ids:
-        idx.remove(doc_id)
+    missing = 0
+    for doc_id in dict.fromkeys(args.doc_ids):
+        try:
+            idx.remove(doc_id)
+        except UnknownDocument as exc:
+            # One unknown id must not keep the others in the index.
+            missing += 1
+            print(f"askdoc: error: {exc}", file=sys.stderr)
+            continue
         print(f"removed {doc_id}")
-    return 0
+    return UnknownDocument.exit_code if missing else 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -44,6 +44,10 @@ _AUTHOR = re.compile(r"^\s*(?:author\s*:|by\s+)\s*(?P<name>[^\n]{2,80}?)\s*$", r
 BYLINE = re.compile(
     r"^\s*((author|by|written by|words by)\s*:?\s+\S|(the |about the )?(writer|author|columnist)( is|:)\s)", re.I
 )
+_LONE_CR = re.compile(r"\r(?!\n)")
+#: Markdown front matter: a YAML block between "---" lines at the very top.
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+_META_LINE = re.compile(r"^(\w+)[ \t]*:[ \t]*(\S.*?)[ \t]*$", re.M)
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -92,14 +96,20 @@ def make_document(
     text: str, doc_id: str, title: str = "", source: str | None = None, markdown: bool = False
 ) -> Document:
     """Build a `Document` from text: finds the title, author and body range."""
-    if not text.strip():
-        raise EmptyDocument(f"{doc_id}: the document holds no text")
+    text = text.removeprefix("\ufeff")  # a byte-order mark is no part of the title or a quote
+    if "\r" in text:
+        text = _LONE_CR.sub("\n", text)  # old Mac line ends; same length, so offsets hold
+    if not any(ch.isalnum() for ch in text):
+        raise EmptyDocument(f"{doc_id}: the document holds no words")
     if "\x00" in text:
         raise UnsupportedDocument(f"{doc_id}: the text holds NUL bytes (binary content?)")
-    title = title.strip() or _guess_title(text, markdown) or doc_id
-    author_match = _AUTHOR.search(text[:2000])
-    author = author_match.group("name").strip() if author_match else ""
-    body_start = len(text) - len(text.lstrip())
+    front = _FRONT_MATTER.match(text) if markdown else None
+    meta = {k.lower(): v.strip("'\"") for k, v in _META_LINE.findall(front.group(1))} if front else {}
+    skip = front.end() if front else 0
+    title = title.strip() or meta.get("title", "") or _guess_title(text[skip:], markdown) or doc_id
+    author_match = _AUTHOR.search(text[skip : skip + 2000])
+    author = meta.get("author", "") or (author_match.group("name").strip() if author_match else "")
+    body_start = len(text) - len(text[skip:].lstrip())
     return Document(
         doc_id=doc_id,
         text=text,
@@ -112,10 +122,15 @@ def make_document(
 
 
 def _decode(data: bytes, path: Path) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")  # its byte-order mark says which
+        except UnicodeDecodeError as exc:
+            raise DocumentEncodingError(f"{path}: not valid UTF-16 (bad bytes at offset {exc.start})") from None
     if b"\x00" in data[:8192]:
         raise UnsupportedDocument(f"{path}: looks binary (NUL bytes), not a text document")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DocumentEncodingError(
             f"{path}: not valid UTF-8 (bad byte at offset {exc.start}); convert it to UTF-8 first"
