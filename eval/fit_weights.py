@@ -107,7 +107,7 @@ def question_level(data, items, sw, sb, mask_q):
     g, hit = [], []
     for q in np.flatnonzero(mask_q):
         a, b = starts[q], ends[q]
-        best = a + A.choose(items[q]["question"], x[a:b], p[a:b])
+        best = a + int(np.argmax(p[a:b]))
         hit.append(bool(y[best]))
         # The shipped function, so that training and serving see the same features.
         it = items[q]

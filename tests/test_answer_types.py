@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from askdoc import answering as A
 from askdoc import embed
-from askdoc.cues import answer_cue, counted_words, cue_hit
+from askdoc.cues import Synonyms, answer_cue, counted_words, cue_hit
 
 
 def hits(question: str, sentence: str) -> bool:
@@ -53,22 +52,12 @@ def test_counted_words():
     assert counted_words("What is the name of the venue?") == []
 
 
-def test_a_typed_question_takes_the_likeliest_sentence_of_that_type():
-    x = np.zeros((3, len(A.FEATURES)))
-    x[2, A.FEATURES.index("cue_strong")] = 1.0
-    p = np.array([0.5, 0.3, 0.2])
-    assert A.choose("How many leaders attended?", x, p) == 2
-    # Without a sentence of that form, the likeliest one stands (abstention decides).
-    assert A.choose("How many leaders attended?", np.zeros((3, len(A.FEATURES))), p) == 0
-    assert A.choose("Why did they meet?", x, p) == 0
-
-
 def test_word_vectors_match_synonyms(embedder):
     v = embedder.word_vectors(["founded", "established", "pandemic", "gathering", "meeting"])
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-2)
     assert v[0] @ v[1] > 0.4 > v[0] @ v[2]
     assert v[3] @ v[4] > v[3] @ v[2] + 0.2
-    syn = A.Synonyms(["founded"], ["Established in 1961, NAM has 120 members."], embedder.word_vectors)
+    syn = Synonyms(["founded"], ["Established in 1961, NAM has 120 members."], embedder.word_vectors)
     best = syn.best(["Established in 1961, NAM has 120 members.", "", "a sentence the matcher never saw"])
     assert best.shape == (3, 1)
     assert best[0, 0] > 0.4 and best[1, 0] == 0.0 and best[2, 0] == 0.0

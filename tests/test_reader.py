@@ -98,8 +98,9 @@ def trained(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("trained")
     return [
-        train_reader([MINI], folder / f"run{n}", hold_out=["Honey_bees"], max_steps=16, epochs=20, batch_size=8,
-                     device="cpu")  # fmt: skip
+        train_reader(
+            [MINI], folder / f"run{n}", hold_out=["Honey_bees"], max_steps=16, epochs=20, batch_size=8, device="cpu"
+        )  # fmt: skip
         for n in range(2)
     ]
 

@@ -14,20 +14,20 @@ byline, first paragraph) gets a feature vector (`FEATURES`):
 - the fused retrieval score and rank of the best passage that contains it;
 - answer types (`cues`): a "when" question wants a date the question does not
   already name, "how many" a number near a word like the counted thing, "what does
-  X stand for" a spelled-out X, "who wrote" a byline; a question of such a type
-  quotes the likeliest sentence of that type;
+  X stand for" a spelled-out X, "who wrote" a byline;
 - whether it is the title or the byline, and whether the question asks for one.
 
 A logistic model turns the features into the probability that the sentence
-holds the answer. A second one judges, from the best sentence and how far it
-stands out, whether the documents answer the question at all: its output is
-the confidence, and below the threshold askdoc abstains. Both were fitted on
+holds the answer. The trained reader (`askdoc.read`) then reads the likeliest few
+with their previous sentence: its logit plus the scorer's ranks them, and it finds
+the exact answer span in the chosen one. A second logistic model judges, from
+the best sentence and how far it stands out, whether the documents answer the
+question at all: its output is the confidence, and below the threshold askdoc abstains. Both were fitted on
 SQuAD v2.0 / XQuAD data with ``eval/fit_weights.py``.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -35,16 +35,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cues import NUMBER_RE, answer_cue, asked_role, counted_words, cue_hit, unanswerable_form, words
+from .cues import (
+    Synonyms,
+    WordVectors,
+    answer_cue,
+    asked_role,
+    counted_words,
+    cue_hit,
+    unanswerable_form,
+    words,
+)
 from .ingest import BYLINE
 from .read import Reader, Reading
 from .records import Answer, Citation, Passage, Span
 from .retrieve import STOPWORDS, stem, terms, text_terms
-
-#: Sentences whose content words are remembered.
-TEXT_CACHE = 50_000
-#: Static word vectors for a list of words (`Embedder.word_vectors`).
-WordVectors = Callable[[Sequence[str]], np.ndarray]
 
 FEATURES = (
     "dense", "context", "neighbour", "lexical", "lexical_ctx", "missing", "bigram", "matched",
@@ -124,51 +128,6 @@ def _coverage(q_terms: set[str], have: set[str], idf: Callable[[str], float]) ->
     got = sum(idf(t) for t in q_terms if t in have)
     missing = max((idf(t) for t in q_terms if t not in have), default=0.0)
     return (got / total if total else 0.0), missing
-
-
-class Synonyms:
-    """Soft word matching for one question: how close each question word (or counted
-    word) comes to some word of a text, by the embedding model's static word vectors,
-    so that "set up" meets "established" and "leaders" meets "heads"."""
-
-    def __init__(self, query: Sequence[str], texts: Sequence[str], word_vectors: WordVectors | None):
-        self.query = list(dict.fromkeys(query))
-        vocab = list(set().union(*map(content_words, set(texts))))
-        self._col = {w: i for i, w in enumerate(vocab)}
-        if word_vectors is None or not self.query or not vocab:
-            self._sims = np.zeros((len(self.query), len(vocab)))
-            return
-        vecs = word_vectors(self.query + vocab)
-        self._sims = np.clip(vecs[: len(self.query)] @ vecs[len(self.query) :].T, 0.0, 1.0)
-
-    def best(self, texts: Sequence[str]) -> np.ndarray:
-        """For each text, each query word's best cosine with one of its content words
-        (texts x query words; words outside the texts the matcher was built on count 0)."""
-        cols = [[self._col[w] for w in content_words(t) if w in self._col] for t in texts]
-        lens = np.array([len(c) for c in cols], dtype=np.int64)
-        out = np.zeros((len(texts), len(self.query)))
-        filled = lens > 0
-        if filled.any():
-            # One reduction over all texts' columns; empty texts are left out of the
-            # segments, so each start ends where the next non-empty text begins.
-            starts = (np.cumsum(lens) - lens)[filled]
-            flat = [i for c in cols for i in c]
-            out[filled] = np.maximum.reduceat(self._sims[:, flat], starts, axis=1).T
-        return out
-
-    def rows(self, query: Sequence[str]) -> list[int]:
-        return [self.query.index(w) for w in query]
-
-    def near_number(self, rows: list[int], text: str) -> float:
-        """How close a word next to a number of ``text`` comes to the counted thing."""
-        windows = [text[max(0, m.start() - 30) : m.end() + 40] for m in NUMBER_RE.finditer(text)]
-        return float(self.best(windows)[:, rows].max(initial=0.0)) if windows else 0.0
-
-
-@functools.lru_cache(maxsize=TEXT_CACHE)
-def content_words(text: str) -> tuple[str, ...]:
-    """The distinct words of ``text`` that are not stopwords (memoised: sentences recur)."""
-    return tuple(dict.fromkeys(w for w in words(text) if w not in STOPWORDS))
 
 
 def features(
@@ -278,17 +237,6 @@ _NAME = re.compile(r"(?<!^)\b[A-Z][a-zA-Z]+\b")
 _DIGITS = re.compile(r"\b\d[\d,.]*\b")
 
 
-def choose(question: str, x: np.ndarray, rank: np.ndarray) -> int:
-    """The best-ranked sentence; for a question whose answer has a form of its own (a date,
-    a number, an address), the best-ranked sentence that has that form, where one does."""
-    cue = answer_cue(question)
-    if cue is not None and cue.strong:
-        has = np.flatnonzero((x[:, FEATURES.index("cue_strong")] > 0) & np.isfinite(rank))
-        if len(has):
-            return int(has[np.argmax(rank[has])])
-    return int(np.argmax(rank))
-
-
 def _logit(p: np.ndarray | float) -> np.ndarray | float:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
@@ -377,8 +325,10 @@ def select(
     x = features(question, qvec, candidates, doc_texts, idf, word_vectors)
     p = sentence_probabilities(x)
     rank, readings = read(question, candidates, p, doc_texts, reader)
-    best = choose(question, x, rank)
-    # The chosen sentence outranks all (a typed question may choose a less likely one).
+    # The best-ranked sentence. (Preferring, for a typed question, a sentence of its type
+    # changed nothing measurable once the reader ranks: article and held-out v2 alike.)
+    best = int(np.argmax(rank))
+    # The chosen sentence outranks all (the reader may choose one the scorer ranks lower).
     passages = rerank(passages, candidates, np.where(np.arange(len(p)) == best, np.inf, p))[:top_k]
     b = candidates[best]
     text = doc_texts[b.doc_id]

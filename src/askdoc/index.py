@@ -19,7 +19,7 @@ import numpy as np
 from . import answering as answer_stage
 from .chunk import CHUNKER_VERSION, chunk_document
 from .config import Settings
-from .cues import asked_role
+from .cues import WordVectors, asked_role
 from .embed import Embedder
 from .errors import ConfigError, DocumentError, IndexDamaged, QuestionError, StoreError, UnknownDocument
 from .ingest import make_document, read_file
@@ -520,7 +520,7 @@ class Retrieval:
     titles: dict[str, tuple[str, str | None]]
     idf: Callable[[str], float]
     oov: float
-    word_vectors: answer_stage.WordVectors | None = None
+    word_vectors: WordVectors | None = None
     #: How many of ``passages`` the search found; the rest are the documents' leads.
     n_found: int = 0
 
