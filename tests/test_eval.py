@@ -7,6 +7,7 @@ import json
 import pytest
 
 from askdoc import evaluate as ev
+from askdoc.errors import DataSetError
 
 from .conftest import ROOT, run_cli
 
@@ -43,7 +44,7 @@ def test_bad_gold_span_is_rejected(tmp_path):
     path = tmp_path / "set.jsonl"
     line = {"id": "x", "question": "What colour is the sky?", "kind": "factoid", "answerable": True}
     path.write_text(json.dumps({**line, "answer": "blue", "start": 0, "end": 4}) + "\n", encoding="utf-8")
-    with pytest.raises(ev.EvalDataError, match="does not hold"):
+    with pytest.raises(DataSetError, match="does not hold"):
         ev.load_jsonl(path, doc)
 
 

@@ -9,6 +9,7 @@
     │   ├── DocumentEncodingError not valid UTF-8
     │   └── EmptyDocument      no text to index
     ├── UnknownDocument        a doc_id that is not in the index
+    ├── DataSetError           a question set or training file cannot be read
     └── StoreError             the vector store failed
         ├── StoreUnavailable   a Chroma server cannot be reached
         └── IndexDamaged       the embedded index's files are corrupt
@@ -59,6 +60,12 @@ class DocumentEncodingError(DocumentError):
 
 class EmptyDocument(DocumentError):
     """The document holds no text."""
+
+
+class DataSetError(AskdocError):
+    """A question set (`askdoc eval`) or a training file (`askdoc train-reader`) cannot be read."""
+
+    exit_code = 2
 
 
 class UnknownDocument(AskdocError):

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import AskdocError
+from .errors import DataSetError
 
 #: A metric may fall this much below the baseline before the gate fails.
 DEFAULT_TOLERANCE = 0.02
@@ -28,12 +28,6 @@ DEFAULT_TOLERANCE = 0.02
 LOWER_IS_BETTER = ("false_abstention", "latency_p50_ms", "latency_p95_ms")
 #: Latency is reported, never gated: these machines are shared and noisy.
 NOT_GATED = ("latency_p50_ms", "latency_p95_ms", "questions", "answerable", "unanswerable")
-
-
-class EvalDataError(AskdocError):
-    """A question set cannot be read."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -113,7 +107,7 @@ def load_article_set(path: str | Path) -> tuple[EvalDoc, list[EvalQuestion]]:
 
     p = Path(path)
     if not p.is_file():
-        raise EvalDataError(f"{p}: no such question set")
+        raise DataSetError(f"{p}: no such question set")
     doc_path = DEFAULT_ARTICLE
     first = p.read_text(encoding="utf-8").lstrip().split("\n", 1)[0]
     try:
@@ -133,7 +127,7 @@ def load_jsonl(path: str | Path, doc: EvalDoc) -> list[EvalQuestion]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise EvalDataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise DataSetError(f"{path}: cannot read ({exc.strerror or exc})") from None
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -145,14 +139,26 @@ def load_jsonl(path: str | Path, doc: EvalDoc) -> list[EvalQuestion]:
             answers = (rec["answer"],) if answerable else ()
             spans = ((int(rec["start"]), int(rec["end"])),) if answerable else ()
         except (ValueError, KeyError, TypeError) as exc:
-            raise EvalDataError(f"{path}:{n}: bad question record ({exc})") from None
+            raise DataSetError(f"{path}:{n}: bad question record ({exc})") from None
         for a, (s, e) in zip(answers, spans):
             if doc.text[s:e] != a:
-                raise EvalDataError(f"{path}:{n}: gold span {s}-{e} does not hold {a!r}")
+                raise DataSetError(f"{path}:{n}: gold span {s}-{e} does not hold {a!r}")
         questions.append(
             EvalQuestion(rec["id"], rec["question"], rec.get("kind", "factoid"), doc.doc_id, answerable, answers, spans)
         )
     return questions
+
+
+def read_squad_articles(path: str | Path) -> list[dict]:
+    """The ``data`` list of a SQuAD-format .json or .json.gz file."""
+    try:
+        raw = Path(path).read_bytes()
+        data = json.loads(gzip.decompress(raw) if str(path).endswith(".gz") else raw)["data"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataSetError(f"{path}: not a readable SQuAD file ({exc})") from None
+    if not isinstance(data, list):
+        raise DataSetError(f"{path}: not a readable SQuAD file (its data is not a list)")
+    return data
 
 
 def load_squad(
@@ -160,16 +166,12 @@ def load_squad(
 ) -> tuple[list[EvalDoc], list[EvalQuestion]]:
     """SQuAD v1.1/v2.0 (.json or .json.gz): one document per article; ``is_impossible``
     questions are unanswerable. ``titles`` keeps only those articles (e.g. held out of training)."""
-    try:
-        raw = Path(path).read_bytes()
-        data = json.loads(gzip.decompress(raw) if str(path).endswith(".gz") else raw)["data"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise EvalDataError(f"{path}: not a readable SQuAD file ({exc})") from None
+    data = read_squad_articles(path)
     if titles:
         wanted = {t.replace(" ", "_").lower() for t in titles}
         data = [a for a in data if str(a.get("title", "")).replace(" ", "_").lower() in wanted]
         if not data:
-            raise EvalDataError(f"{path}: none of the articles {', '.join(titles)}")
+            raise DataSetError(f"{path}: none of the articles {', '.join(titles)}")
     docs, questions = [], []
     for n, article in enumerate(data[:limit] if limit else data):
         doc_id = f"squad-{n:03d}"
@@ -340,7 +342,7 @@ def read_baseline(path: str | Path) -> dict | None:
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise EvalDataError(f"{p}: not a readable baseline ({exc})") from None
+        raise DataSetError(f"{p}: not a readable baseline ({exc})") from None
 
 
 def update_baseline(path: str | Path, metrics: dict) -> None:

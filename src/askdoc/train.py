@@ -13,8 +13,6 @@ on those only. Seeded and deterministic for a given device.
 
 from __future__ import annotations
 
-import gzip
-import json
 import math
 import random
 import time
@@ -23,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunk import split_sentences
-from .errors import AskdocError
+from .errors import DataSetError
+from .evaluate import read_squad_articles
 from .read import MAX_PIECES, WEIGHTS_FILE, build_model, pair_text
 
 #: Recipe defaults (the reference checkpoint's, see the model card).
@@ -35,12 +34,6 @@ DEFAULT_SEED = 13
 DEFAULT_SPAN_WEIGHT = 0.5
 #: Unanswerable questions' sentences weigh this much in the loss (they are rarer and harder).
 DEFAULT_NEGATIVE_WEIGHT = 1.0
-
-
-class TrainDataError(AskdocError):
-    """A training file cannot be read."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -72,12 +65,7 @@ def load_articles(paths: Sequence[str | Path]) -> list[dict]:
     articles = []
     for path in paths:
         name, _, first = str(path).rpartition(":") if str(path).rpartition(":")[2].isdigit() else (str(path), "", "")
-        p = Path(name)
-        try:
-            raw = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
-            data = json.loads(raw)["data"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise TrainDataError(f"{p}: not a readable SQuAD file ({exc})") from None
+        data = read_squad_articles(name)
         articles += data[: int(first)] if first else data
     return articles
 
@@ -210,14 +198,14 @@ def train_reader(
     articles = load_articles(train_files)
     train_articles, held = split_articles(articles, hold_out)
     if hold_out and not held:
-        raise TrainDataError(f"none of the held-out titles {list(hold_out)} is in the training files")
+        raise DataSetError(f"none of the held-out titles {list(hold_out)} is in the training files")
     examples = make_examples(train_articles, negatives, seed, negative_weight)
     if max_questions:
         questions = sorted({(e.article, e.question) for e in examples})
         keep = set(random.Random(seed).sample(questions, min(max_questions, len(questions))))
         examples = [e for e in examples if (e.article, e.question) in keep]
     if not examples:
-        raise TrainDataError("no training examples in the given files")
+        raise DataSetError("no training examples in the given files")
     random.Random(seed).shuffle(examples)
 
     base = bundled_model_path()
