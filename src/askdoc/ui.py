@@ -267,7 +267,14 @@ def launch(host: str | None = None, port: int | None = None, index=None, block: 
     user, _, password = settings.auth.partition(":")
     auth = (user, password) if settings.auth else None
     demo.queue(default_concurrency_limit=4)
+    from starlette.middleware import Middleware
+
+    from .bodylimit import MARGIN_BYTES, BodyLimit
+
+    # Gradio would read any request body whole into memory: cap them all near the upload limit.
+    body_limit = Middleware(BodyLimit, limit=app.max_upload_bytes + MARGIN_BYTES)
     demo.launch(
+        app_kwargs={"middleware": [body_limit]},
         server_name=host,
         server_port=port,
         auth=auth,
