@@ -55,6 +55,8 @@ LOCK_FILE = ".askdoc.lock"
 #: Beside the embedded store: rewritten by each writer once its change is in, so that
 #: every reader (other processes, other Index objects) notices with one small read.
 STAMP_FILE = "askdoc-stamp"
+#: Hears (sentences embedded so far, sentences to embed) while documents are indexed.
+Progress = Callable[[int, int], None]
 #: Changes when the way chunks and sentences become vectors changes (part of the fingerprint).
 EMBEDDING_VERSION = "pooled1"
 
@@ -140,11 +142,13 @@ class Index:
         """Index a .txt, .md, .html or .pdf file; returns its doc_id."""
         return self.add_file_result(path, doc_id).doc_id
 
-    def add_file_result(self, path: str | Path, doc_id: str | None = None) -> IndexResult:
+    def add_file_result(
+        self, path: str | Path, doc_id: str | None = None, progress: Progress | None = None
+    ) -> IndexResult:
         """Like `add_file`, but says whether the document was added, updated or unchanged
         (and under which id: see `add_documents`)."""
         doc = read_file(path, doc_id=doc_id, max_bytes=self.settings.max_document_bytes)
-        return self.add_documents([doc], given_ids=doc_id is not None)[0]
+        return self.add_documents([doc], given_ids=doc_id is not None, progress=progress)[0]
 
     def _open_store(self) -> Store:
         s = self.settings
@@ -309,7 +313,9 @@ class Index:
     def _add(self, doc: Document) -> IndexResult:
         return self.add_documents([doc], given_ids=True)[0]
 
-    def add_documents(self, docs: Sequence[Document], given_ids: bool = False) -> list[IndexResult]:
+    def add_documents(
+        self, docs: Sequence[Document], given_ids: bool = False, progress: Progress | None = None
+    ) -> list[IndexResult]:
         """Index several documents in one pass: their sentences are embedded in
         shared batches and written in one store write. Unchanged ones are skipped.
 
@@ -320,6 +326,7 @@ class Index:
 
         The embedding, which takes most of the time, happens before the writer lock
         is taken: the lock is held for the store write and the switch only.
+        ``progress`` hears (sentences embedded so far, sentences to embed) as it goes.
         """
         self._sync()
         placed, results, todo = self._changes(docs, given_ids)
@@ -327,7 +334,7 @@ class Index:
             return [results[d.doc_id] for d in placed]  # without the lock or the model
         # Everything is computed before the store is touched, so a failure here
         # leaves the index as it was.
-        prepared = {(r.doc.doc_id, r.fingerprint): r for r in self._rows([(d, fp) for d, fp, _ in todo])}
+        prepared = {(r.doc.doc_id, r.fingerprint): r for r in self._rows([(d, fp) for d, fp, _ in todo], progress)}
         with self._writing():
             # Read again under the lock: another writer may have stored some of them meanwhile.
             placed, results, todo = self._changes(docs, given_ids)
@@ -366,14 +373,14 @@ class Index:
                 todo.append((doc, fp, prev is not None))
         return list(docs), results, todo
 
-    def _rows(self, docs: Sequence[tuple[Document, str]]) -> list[DocumentRows]:
+    def _rows(self, docs: Sequence[tuple[Document, str]], progress: Progress | None = None) -> list[DocumentRows]:
         """Chunks, sentences and their vectors for each (document, fingerprint). Every
         sentence is embedded once; a chunk's vector is pooled from its sentences' (see `embed`)."""
         if not docs:
             return []
         split = [(doc, fp, *self._split(doc)) for doc, fp in docs]
         texts = [doc.text[s.start : s.end] for doc, _, _, _, sentences in split for s, _ in sentences]
-        vecs, sums = self.embedder.encode_pooled(texts)
+        vecs, sums = self.embedder.encode_pooled(texts, progress)
         rows, at = [], 0
         for doc, fp, chunks, roles, sentences in split:
             own = slice(at, at + len(sentences))

@@ -183,8 +183,14 @@ class ChatApp:
 
         if progress is not None:
             progress(0.2, desc=f"Indexing {name} (reading, chunking, embedding)")
+
+        def embedded(done: int, total: int) -> None:
+            progress(0.2 + 0.75 * done / total, desc=f"Embedding {name}: {total - done:,} of {total:,} sentences left")
+
         try:
-            res = self.index.add_file_result(p, doc_id=slugify(Path(name).stem))
+            res = self.index.add_file_result(
+                p, doc_id=slugify(Path(name).stem), progress=embedded if progress is not None else None
+            )
         except AskdocError as exc:
             return f"⚠️ {_esc(str(exc).replace(str(p), name))}", gr.update(choices=self.choices())
         if progress is not None:
