@@ -193,10 +193,10 @@ def test_a_writer_embeds_before_it_takes_the_lock(tmp_path):
     free_while_embedding = []
     real = idx.embedder.encode_pooled
 
-    def encode_pooled(texts):
+    def encode_pooled(texts, progress=None):
         got = subprocess.run([sys.executable, "-c", probe, str(folder / ".askdoc.lock")], capture_output=True)
         free_while_embedding.append(got.returncode == 0)
-        return real(texts)
+        return real(texts, progress)
 
     idx.embedder.encode_pooled = encode_pooled
     assert idx.add_text("Beta Notes\n\nThe beta unit was built in 1990.", doc_id="beta").status == "added"
