@@ -87,3 +87,33 @@ def test_default_chunks_fit_the_model(article_text, embedder):
     chunks = chunk_document(doc, DEFAULT_CHUNK_TOKENS, DEFAULT_CHUNK_OVERLAP, 256, embedder.count_tokens)
     assert max(embedder.count_tokens([c.text for c in chunks])) + 2 <= 256
     assert max(count_tokens([c.text for c in chunks])) <= DEFAULT_CHUNK_TOKENS
+
+
+def test_no_sentence_is_longer_than_the_limit():
+    """A run without sentence ends is cut at whitespace within the limit, a single
+    longer "word" hard; the spans stay exact and cover all its text."""
+    from askdoc.chunk import MAX_SENTENCE_CHARS
+
+    words = " ".join(f"w{i}" for i in range(2000))  # ~10,000 characters, no full stop
+    text = "A title\n\n" + words + " and " + "x" * 5000 + "\n\nLast sentence."
+    spans = split_sentences(text)
+    pieces = [text[s.start : s.end] for s in spans]
+    assert pieces[0] == "A title" and pieces[-1] == "Last sentence."
+    assert all(0 < len(p) <= MAX_SENTENCE_CHARS for p in pieces)
+    assert all(p == p.strip() for p in pieces)
+    assert "".join(pieces[1:-1]).replace(" ", "") == (words + " and " + "x" * 5000).replace(" ", "")
+    assert all(p.startswith("w") and p.endswith(tuple("0123456789")) for p in pieces[1:4])  # cut between words
+    assert pieces[-3:-1] == ["x" * 2000, "x" * 1000]
+
+
+def test_a_huge_word_is_never_quoted_whole(fresh_index):
+    from askdoc.chunk import MAX_SENTENCE_CHARS
+
+    text = "Omega Notes\n\nThe omega code is " + "Q" * 1_000_000 + ". The omega lab opened in 1977."
+    fresh_index.add_text(text, doc_id="omega")
+    for question in ("What is the omega code?", "When did the omega lab open?"):
+        ans = fresh_index.answer(question)
+        for c in ans.citations:
+            assert len(c.quote) <= MAX_SENTENCE_CHARS and c.quote == text[c.start : c.end]
+        assert len(ans.text) < 3 * MAX_SENTENCE_CHARS
+        assert all(len(p.text) < 50_000 for p in ans.passages)

@@ -144,3 +144,92 @@ def test_chroma_server_that_goes_away_fails_fast_and_recovers(tmp_path):
     with serving(cmd, f"{url}/api/v2/heartbeat", tmp_path / "second.log", timeout=60):
         ans = idx.answer("Who is the chairman of NAM?")
         assert ans.found and "Ilham Aliyev" in ans.text
+
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import sys, time
+    from filelock import FileLock
+
+    with FileLock(sys.argv[1]):
+        print("HELD", flush=True)
+        time.sleep(120)
+    """
+)
+
+
+def test_readers_do_not_wait_for_a_writer(tmp_path):
+    """Another process holds the writer lock (as during a long indexing run): questions
+    and `askdoc docs` are answered at once, not after it (up to the lock's 600 s timeout)."""
+    from askdoc import Index
+
+    folder = tmp_path / "index"
+    assert run_cli("index", "--index-dir", str(folder)).returncode == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(folder / ".askdoc.lock")], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert holder.stdout.readline().startswith("HELD")
+        started = time.monotonic()
+        ans = Index(folder).answer("Who is the chairman of NAM?")
+        assert ans.found and "Ilham Aliyev" in ans.text
+        assert time.monotonic() - started < 20
+        for args in (["docs"], ["ask", "When was NAM established?"]):
+            done = run_cli(*args, "--index-dir", str(folder), timeout=60)
+            assert done.returncode == 0, done.stderr
+        assert "azerbaijan-leads-nam" in run_cli("docs", "--index-dir", str(folder), timeout=60).stdout
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+
+
+def test_a_writer_embeds_before_it_takes_the_lock(tmp_path):
+    """The writer lock is free while the sentences are embedded; it is taken for the write."""
+    from askdoc import Index
+
+    folder = tmp_path / "index"
+    idx = Index(folder)
+    probe = "import sys; from filelock import FileLock; FileLock(sys.argv[1]).acquire(timeout=0)"
+    free_while_embedding = []
+    real = idx.embedder.encode_pooled
+
+    def encode_pooled(texts, progress=None):
+        got = subprocess.run([sys.executable, "-c", probe, str(folder / ".askdoc.lock")], capture_output=True)
+        free_while_embedding.append(got.returncode == 0)
+        return real(texts, progress)
+
+    idx.embedder.encode_pooled = encode_pooled
+    assert idx.add_text("Beta Notes\n\nThe beta unit was built in 1990.", doc_id="beta").status == "added"
+    assert free_while_embedding == [True]
+    assert "1990" in idx.answer("When was the beta unit built?").text
+
+
+def test_a_read_only_index_is_a_clear_error_and_stays_where_it_is(tmp_path):
+    """A read-only folder (a read-only volume, another user's index). Tests run as root,
+    whom file modes do not stop, so the commands run without root's capabilities
+    (setpriv), which makes `chmod a-w` binding as it is for any other user."""
+    import shutil
+
+    if os.geteuid() == 0 and not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: cannot make a folder read-only")
+    folder = tmp_path / "index"
+    assert run_cli("index", "--index-dir", str(folder)).returncode == 0
+    subprocess.run(["chmod", "-R", "a-w", str(folder)], check=True)
+    as_user = ["setpriv", "--bounding-set=-all", "--inh-caps=-all"] if os.geteuid() == 0 else []
+    try:
+        for args in (["docs"], ["ask", "Who is the chairman of NAM?"], ["index"]):
+            done = subprocess.run(
+                [*as_user, sys.executable, "-m", "askdoc.cli", *args, "--index-dir", str(folder)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=ROOT,
+            )
+            # The embedded Chroma store writes its database on opening, so it cannot read
+            # a read-only folder: a one-line error, and the index is not taken for damaged.
+            assert done.returncode == 4, done.stderr
+            assert "read-only" in done.stderr and "internal error" not in done.stderr
+            assert len(done.stderr.strip().splitlines()) == 1
+        assert not [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(folder)], check=True)

@@ -17,7 +17,11 @@ from .records import Chunk, Document, Span
 
 #: Bumped whenever chunking changes in a way that alters chunk boundaries,
 #: so that stored indexes are rebuilt (it is part of the index fingerprint).
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
+#: Longest sentence, in characters. Sentences are what answers quote, so a run of text
+#: without sentence ends (a million-character "word", a minified line) is cut into
+#: pieces of at most this, never quoted whole.
+MAX_SENTENCE_CHARS = 2000
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
@@ -96,6 +100,16 @@ def _add_trimmed(spans: list[Span], text: str, a: int, b: int) -> None:
         a += 1
     while b > a and text[b - 1].isspace():
         b -= 1
+    while b - a > MAX_SENTENCE_CHARS:
+        # Cut at the last whitespace within the limit; a single longer "word" is cut hard.
+        limit = a + MAX_SENTENCE_CHARS
+        cut = max(text.rfind(c, a + 1, limit + 1) for c in " \n\t")
+        if cut <= a:
+            cut = limit
+        _add_trimmed(spans, text, a, cut)
+        a = cut
+        while a < b and text[a].isspace():
+            a += 1
     if b > a and any(c.isalnum() for c in text[a:b]):
         spans.append(Span(a, b))
 

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import textwrap
+import time
 
 from .errors import AskdocError, ConfigError
 
@@ -65,7 +66,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             failed += 1
             print(f"askdoc: error: {exc}", file=sys.stderr)
     # In one pass: shared embedding batches, one store write.
-    added = idx.add_documents(docs, given_ids=doc_id is not None)
+    added = idx.add_documents(docs, given_ids=doc_id is not None, progress=IndexingProgress())
     for doc, res in zip(docs, added):
         if res.doc_id != doc.doc_id:
             why = f"{doc.doc_id!r} is another file's" if res.status == "added" else "the id its document already has"
@@ -80,6 +81,32 @@ def cmd_index(args: argparse.Namespace) -> int:
                 said += f"; {res.furniture_chars:,} chars of page furniture skipped"
             print(f"{res.status:9} {res.doc_id}  ({res.chunks} chunks)  {res.title} — {said}")
     return 3 if failed else 0
+
+
+class IndexingProgress:
+    """Says on stderr how a long indexing run goes: nothing for a quick one, then a line
+    every few seconds with the sentences left and, from the pace so far, the time left."""
+
+    def __init__(self, out=None, clock=time.monotonic, first: float = 2.0, every: float = 5.0):
+        self.out, self.clock, self.every = out, clock, every
+        self.started = clock()
+        self.next = self.started + first
+        self.spoke = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if now < self.next and not (done >= total and self.spoke):
+            return
+        self.next, self.spoke = now + self.every, True
+        left = total - done
+        said = f"askdoc: embedded {done:,} of {total:,} sentences, {left:,} left"
+        if 0 < done < total:
+            said += f" (about {_duration((now - self.started) / done * left)})"
+        print(said, file=self.out or sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

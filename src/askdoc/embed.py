@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 
 import numpy as np
@@ -172,8 +172,11 @@ class Embedder:
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
 
-    def encode_pooled(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Unit vectors of ``texts``, and the sums of their token vectors.
+    def encode_pooled(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Unit vectors of ``texts``, and the sums of their token vectors; ``progress``
+        hears (texts embedded so far, all texts) after each batch.
 
         The model pools by averaging token vectors, so the normalised sum of
         several texts' token sums is the vector of their concatenation, each
@@ -186,12 +189,16 @@ class Embedder:
         import torch
 
         model = self.model
+        done = 0
         for rows, feats in self._batches(texts):
             with torch.inference_mode():
                 out = model(feats)
                 mask = feats["attention_mask"].unsqueeze(-1).to(torch.float32)
                 sums[rows] = (out["token_embeddings"].float() * mask).sum(1).cpu().numpy()
                 vecs[rows] = out["sentence_embedding"].float().cpu().numpy()
+            done += len(rows)
+            if progress is not None:
+                progress(done, len(texts))
         return vecs, sums
 
     def _batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], dict]]:

@@ -12,7 +12,8 @@
     ├── DataSetError           a question set or training file cannot be read
     └── StoreError             the vector store failed
         ├── StoreUnavailable   a Chroma server cannot be reached
-        └── IndexDamaged       the embedded index's files are corrupt
+        ├── IndexDamaged       the embedded index's files are corrupt
+        └── IndexReadOnly      a change asked of an index folder askdoc may not write
 
 "No answer in the documents" is *not* an error: it is an `Answer` with
 ``found=False``.
@@ -86,3 +87,8 @@ class StoreUnavailable(StoreError):
 
 class IndexDamaged(StoreError):
     """The embedded index's files are corrupt; ``askdoc index --rebuild`` recovers."""
+
+
+class IndexReadOnly(StoreError):
+    """A change was asked of an embedded index whose folder cannot be written (a
+    read-only volume, another user's index); questions still work."""

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
 import unicodedata
@@ -21,7 +22,15 @@ from .chunk import CHUNKER_VERSION, chunk_document
 from .config import Settings
 from .cues import WordVectors, asked_role
 from .embed import Embedder
-from .errors import ConfigError, DocumentError, IndexDamaged, QuestionError, StoreError, UnknownDocument
+from .errors import (
+    ConfigError,
+    DocumentError,
+    IndexDamaged,
+    IndexReadOnly,
+    QuestionError,
+    StoreError,
+    UnknownDocument,
+)
 from .ingest import make_document, read_file
 from .read import Reader
 from .records import Answer, Chunk, Document, IndexResult, Passage, Span
@@ -46,6 +55,8 @@ LOCK_FILE = ".askdoc.lock"
 #: Beside the embedded store: rewritten by each writer once its change is in, so that
 #: every reader (other processes, other Index objects) notices with one small read.
 STAMP_FILE = "askdoc-stamp"
+#: Hears (sentences embedded so far, sentences to embed) while documents are indexed.
+Progress = Callable[[int, int], None]
 #: Changes when the way chunks and sentences become vectors changes (part of the fingerprint).
 EMBEDDING_VERSION = "pooled1"
 
@@ -97,17 +108,9 @@ class Index:
         self._name = name
         self._origin = ""  # the embedded client's `client_origin`
         try:
-            # Creating a store is a write too: two processes creating one race on its tables.
-            with self._process_lock():
-                stamp = self._read_stamp() if self.embedded else ""
-                client = open_client(self.settings.index_dir, self.settings.chroma_url, self.settings.chroma_timeout)
-                self.store = Store(client, prefix=name, url=self.settings.chroma_url)
-                if self.embedded:
-                    self._origin = client_origin(self.settings.index_dir)
-                    with _client_lock:
-                        _client_seen.setdefault(self._origin, stamp)  # a client opened now has read all so far
+            self.store = self._open_store()
         except StoreError as exc:
-            if not self.embedded or isinstance(exc, IndexDamaged):
+            if not self.embedded or isinstance(exc, (IndexDamaged, IndexReadOnly)):
                 raise
             raise IndexDamaged(
                 f"the index at {self.settings.index_dir} is damaged ({exc}); "
@@ -139,28 +142,78 @@ class Index:
         """Index a .txt, .md, .html or .pdf file; returns its doc_id."""
         return self.add_file_result(path, doc_id).doc_id
 
-    def add_file_result(self, path: str | Path, doc_id: str | None = None) -> IndexResult:
+    def add_file_result(
+        self, path: str | Path, doc_id: str | None = None, progress: Progress | None = None
+    ) -> IndexResult:
         """Like `add_file`, but says whether the document was added, updated or unchanged
         (and under which id: see `add_documents`)."""
         doc = read_file(path, doc_id=doc_id, max_bytes=self.settings.max_document_bytes)
-        return self.add_documents([doc], given_ids=doc_id is not None)[0]
+        return self.add_documents([doc], given_ids=doc_id is not None, progress=progress)[0]
+
+    def _open_store(self) -> Store:
+        s = self.settings
+        if not self.embedded:
+            return Store(open_client(s.index_dir, s.chroma_url, s.chroma_timeout), prefix=self._name, url=s.chroma_url)
+        # Opening a store that exists is a read and takes no lock: a reader never waits
+        # behind a writer, and a read-only folder still answers. Creating one is a write:
+        # two first writers race on Chroma's tables.
+        if (s.index_dir / "chroma.sqlite3").is_file():
+            store = self._open_embedded(create=False)
+            if store is not None:
+                return store
+        with self._process_lock():
+            return self._open_embedded(create=True)
+
+    def _open_embedded(self, create: bool) -> Store | None:
+        """The embedded store; None when it lacks this index's collections and ``create`` is False."""
+        folder = self.settings.index_dir
+        stamp = self._read_stamp()  # before the client opens: a client opened now has read all so far
+        try:
+            client = open_client(folder, "", self.settings.chroma_timeout)
+            if not create and not Store.exists(client, self._name):
+                return None
+            store = Store(client, prefix=self._name)
+        except StoreError as exc:
+            # Chroma's embedded store writes its database on opening, even to read, so it
+            # cannot open a read-only folder; say so rather than call the index damaged
+            # (which would move it aside to rebuild it).
+            if "readonly database" in str(exc) or not _writable(folder):
+                forget_client(folder)
+                raise IndexReadOnly(
+                    f"the index at {folder} is read-only, and the embedded Chroma store cannot open a read-only "
+                    "folder: copy it somewhere writable (cp -r) and point --index-dir or ASKDOC_INDEX_DIR there"
+                ) from None
+            raise
+        self._origin = client_origin(folder)
+        with _client_lock:
+            _client_seen.setdefault(self._origin, stamp)
+        return store
 
     @contextlib.contextmanager
     def _process_lock(self):
-        """Across processes, one writer of an embedded store at a time (a lock file beside it)."""
+        """Across processes, one writer of an embedded store at a time (a lock file beside it).
+        Only writers take it: readers rely on the store's generations and the stamp."""
         if not self.embedded:
             yield
             return
         from filelock import FileLock, Timeout
 
-        self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+        folder = self.settings.index_dir
+        lock = FileLock(folder / LOCK_FILE, timeout=600)
         try:
-            with FileLock(self.settings.index_dir / LOCK_FILE, timeout=600):
-                yield
+            folder.mkdir(parents=True, exist_ok=True)
+            lock.acquire()
         except Timeout:
-            raise StoreError(
-                f"another askdoc process has been writing {self.settings.index_dir} for 10 minutes"
+            raise StoreError(f"another askdoc process has been writing {folder} for 10 minutes") from None
+        except OSError as exc:
+            # A read-only volume or another user's folder: the lock file cannot be made.
+            raise IndexReadOnly(
+                f"the index at {folder} cannot be changed: its folder is not writable ({exc.strerror or exc})"
             ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     @contextlib.contextmanager
     def _writing(self):
@@ -260,7 +313,9 @@ class Index:
     def _add(self, doc: Document) -> IndexResult:
         return self.add_documents([doc], given_ids=True)[0]
 
-    def add_documents(self, docs: Sequence[Document], given_ids: bool = False) -> list[IndexResult]:
+    def add_documents(
+        self, docs: Sequence[Document], given_ids: bool = False, progress: Progress | None = None
+    ) -> list[IndexResult]:
         """Index several documents in one pass: their sentences are embedded in
         shared batches and written in one store write. Unchanged ones are skipped.
 
@@ -268,51 +323,78 @@ class Index:
         stored from the same source, and never replaces another source's
         document that has its id, taking one of its own instead (``a-2``).
         With ``given_ids`` the caller chose the ids: each replaces what its id names.
+
+        The embedding, which takes most of the time, happens before the writer lock
+        is taken: the lock is held for the store write and the switch only.
+        ``progress`` hears (sentences embedded so far, sentences to embed) as it goes.
         """
+        self._sync()
+        placed, results, todo = self._changes(docs, given_ids)
+        if not todo:
+            return [results[d.doc_id] for d in placed]  # without the lock or the model
+        # Everything is computed before the store is touched, so a failure here
+        # leaves the index as it was.
+        prepared = {(r.doc.doc_id, r.fingerprint): r for r in self._rows([(d, fp) for d, fp, _ in todo], progress)}
         with self._writing():
-            if not given_ids:
-                docs = self._own_ids(docs)
-            unique = list({d.doc_id: d for d in docs}.values())  # the last of a doc_id given twice wins
-            # Read under the lock: another process may have just written them.
-            old = {d.doc_id: self.store.get_document(d.doc_id) for d in unique}
-            results: dict[str, IndexResult] = {}
-            todo: list[tuple[Document, str, list[Chunk], list[str], list[tuple[Span, int]]]] = []
-            for doc in unique:
-                fp = self.fingerprint(doc)
-                prev = old[doc.doc_id]
-                if prev is not None and prev.fingerprint == fp:
-                    results[doc.doc_id] = _result(doc, "unchanged", prev.chunks)
-                else:
-                    todo.append((doc, fp, *self._split(doc)))
-            # Everything is computed before the store is touched, so a failure
-            # here leaves the index as it was. Every sentence is embedded once;
-            # a chunk's vector is pooled from its sentences' (see `embed`).
-            if not todo:
-                return [results[d.doc_id] for d in docs]  # without loading the model
-            texts = [doc.text[s.start : s.end] for doc, _, _, _, sentences in todo for s, _ in sentences]
-            vecs, sums = self.embedder.encode_pooled(texts)
-            rows, at = [], 0
-            for doc, fp, chunks, roles, sentences in todo:
-                own = slice(at, at + len(sentences))
-                at += len(sentences)
-                chunk_vecs = np.array(
-                    [sums[own][c.first_sentence : c.first_sentence + len(c.sentences)].sum(0) for c in chunks],
-                    dtype=np.float32,
-                ).reshape(len(chunks), sums.shape[1])
-                chunk_vecs /= np.linalg.norm(chunk_vecs, axis=1, keepdims=True)
-                rows.append(DocumentRows(doc, fp, chunks, roles, chunk_vecs, sentences, vecs[own]))
-                status = "updated" if old[doc.doc_id] else "added"
-                results[doc.doc_id] = _result(doc, status, len(chunks))
-            self._touched = True
-            gen, written = self.store.put_documents(rows)
-            stored = {
-                r.doc.doc_id: StoredDocument(r.doc, r.fingerprint, len(r.chunks), len(r.sentences), gen) for r in rows
-            }
-            self._changed(stored, written)
-        return [results[d.doc_id] for d in docs]
+            # Read again under the lock: another writer may have stored some of them meanwhile.
+            placed, results, todo = self._changes(docs, given_ids)
+            if todo:
+                late = [(d, fp) for d, fp, _ in todo if (d.doc_id, fp) not in prepared]
+                prepared.update({(r.doc.doc_id, r.fingerprint): r for r in self._rows(late)})  # rarely any
+                rows = [replace(prepared[(d.doc_id, fp)], doc=d) for d, fp, _ in todo]
+                for (doc, _, was_stored), r in zip(todo, rows):
+                    results[doc.doc_id] = _result(doc, "updated" if was_stored else "added", len(r.chunks))
+                self._touched = True
+                gen, written = self.store.put_documents(rows)
+                stored = {
+                    r.doc.doc_id: StoredDocument(r.doc, r.fingerprint, len(r.chunks), len(r.sentences), gen)
+                    for r in rows
+                }
+                self._changed(stored, written)
+        return [results[d.doc_id] for d in placed]
+
+    def _changes(
+        self, docs: Sequence[Document], given_ids: bool
+    ) -> tuple[list[Document], dict[str, IndexResult], list[tuple[Document, str, bool]]]:
+        """The documents under the ids they will be stored as, the results of those
+        stored unchanged, and the others with their fingerprints and whether a
+        document is stored under their id."""
+        if not given_ids:
+            docs = self._own_ids(docs)
+        unique = list({d.doc_id: d for d in docs}.values())  # the last of a doc_id given twice wins
+        results: dict[str, IndexResult] = {}
+        todo: list[tuple[Document, str, bool]] = []
+        for doc in unique:
+            fp = self.fingerprint(doc)
+            prev = self.store.get_document(doc.doc_id)
+            if prev is not None and prev.fingerprint == fp:
+                results[doc.doc_id] = _result(doc, "unchanged", prev.chunks)
+            else:
+                todo.append((doc, fp, prev is not None))
+        return list(docs), results, todo
+
+    def _rows(self, docs: Sequence[tuple[Document, str]], progress: Progress | None = None) -> list[DocumentRows]:
+        """Chunks, sentences and their vectors for each (document, fingerprint). Every
+        sentence is embedded once; a chunk's vector is pooled from its sentences' (see `embed`)."""
+        if not docs:
+            return []
+        split = [(doc, fp, *self._split(doc)) for doc, fp in docs]
+        texts = [doc.text[s.start : s.end] for doc, _, _, _, sentences in split for s, _ in sentences]
+        vecs, sums = self.embedder.encode_pooled(texts, progress)
+        rows, at = [], 0
+        for doc, fp, chunks, roles, sentences in split:
+            own = slice(at, at + len(sentences))
+            at += len(sentences)
+            chunk_vecs = np.array(
+                [sums[own][c.first_sentence : c.first_sentence + len(c.sentences)].sum(0) for c in chunks],
+                dtype=np.float32,
+            ).reshape(len(chunks), sums.shape[1])
+            chunk_vecs /= np.linalg.norm(chunk_vecs, axis=1, keepdims=True)
+            rows.append(DocumentRows(doc, fp, chunks, roles, chunk_vecs, sentences, vecs[own]))
+        return rows
 
     def _own_ids(self, docs: Sequence[Document]) -> list[Document]:
-        """``docs`` with ids that keep each source's document apart (under the writer lock)."""
+        """``docs`` with ids that keep each source's document apart (settled under the writer lock)."""
         sources = sorted({d.source for d in docs if d.source})
         if not sources:
             return list(docs)
@@ -501,6 +583,11 @@ class Index:
                 )
             )
         return out
+
+
+def _writable(folder: Path) -> bool:
+    db = folder / "chroma.sqlite3"
+    return os.access(folder, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
 
 
 def _result(doc: Document, status: str, chunks: int) -> IndexResult:

@@ -172,6 +172,13 @@ class Store:
         self._cache: dict[str, tuple[Span, np.ndarray]] = {}
         self._cache_lock = threading.Lock()
 
+    @staticmethod
+    def exists(client, prefix: str = "askdoc") -> bool:
+        """Whether the client holds all three collections of the index ``prefix``."""
+        with _chroma_errors(""):
+            names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+        return {f"{prefix}-docs", f"{prefix}-chunks", f"{prefix}-sentences"} <= names
+
     def errors(self):
         return _chroma_errors(self.url)
 

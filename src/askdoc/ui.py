@@ -183,8 +183,14 @@ class ChatApp:
 
         if progress is not None:
             progress(0.2, desc=f"Indexing {name} (reading, chunking, embedding)")
+
+        def embedded(done: int, total: int) -> None:
+            progress(0.2 + 0.75 * done / total, desc=f"Embedding {name}: {total - done:,} of {total:,} sentences left")
+
         try:
-            res = self.index.add_file_result(p, doc_id=slugify(Path(name).stem))
+            res = self.index.add_file_result(
+                p, doc_id=slugify(Path(name).stem), progress=embedded if progress is not None else None
+            )
         except AskdocError as exc:
             return f"⚠️ {_esc(str(exc).replace(str(p), name))}", gr.update(choices=self.choices())
         if progress is not None:
@@ -267,7 +273,14 @@ def launch(host: str | None = None, port: int | None = None, index=None, block: 
     user, _, password = settings.auth.partition(":")
     auth = (user, password) if settings.auth else None
     demo.queue(default_concurrency_limit=4)
+    from starlette.middleware import Middleware
+
+    from .bodylimit import MARGIN_BYTES, BodyLimit
+
+    # Gradio would read any request body whole into memory: cap them all near the upload limit.
+    body_limit = Middleware(BodyLimit, limit=app.max_upload_bytes + MARGIN_BYTES)
     demo.launch(
+        app_kwargs={"middleware": [body_limit]},
         server_name=host,
         server_port=port,
         auth=auth,
