@@ -79,10 +79,12 @@ class CachingEmbedder:
     def __getattr__(self, name: str):
         return getattr(self.inner, name)
 
-    def encode_pooled(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def encode_pooled(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
         if missing:
-            vecs, sums = self.inner.encode_pooled(missing)
+            vecs, sums = self.inner.encode_pooled(missing, progress)
             self.cache.update(zip(missing, zip(vecs, sums)))
         dim = self.inner.dimension
         rows = [self.cache[t] for t in texts]
