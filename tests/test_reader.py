@@ -147,3 +147,9 @@ def test_the_chat_bolds_the_exact_answer_inside_the_quote(article_index):
     assert "<mark>Established in <b>1961</b>, NAM" in format_sources(ans, lambda d: text(d).text)
     api = ChatApp(article_index).api_answer("When was NAM established?")
     assert api["exact"] == "1961" and api["citations"][0]["answer_start"] is not None
+
+
+def test_a_question_longer_than_the_reader_reads_is_still_answered(article_index):
+    long = "When was the Non-Aligned Movement established, and by whom, and where? " * 25  # ~1,800 characters
+    ans = article_index.answer(long)
+    assert isinstance(ans.found, bool)  # no tokenizer error: the question is cut to fit

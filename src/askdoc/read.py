@@ -112,18 +112,12 @@ class Reader:
                 _MODELS[key] = load_model(self.path / WEIGHTS_FILE, self.device, self.quantize)
             return _MODELS[key]
 
-    @property
-    def identity(self) -> str:
-        """Names the weights (part of an answer's provenance)."""
-        card = self.path / "version.txt"
-        return card.read_text(encoding="utf-8").strip() if card.is_file() else self.path.name
-
     def encode(self, question: str, sentences: Sequence[str], previous: Sequence[str]):
         """Tokenized pairs, with character offsets for the second segment."""
         return self.tokenizer(
             [question] * len(sentences),
             [pair_text(s, p) for s, p in zip(sentences, previous)],
-            truncation="only_second",
+            truncation="longest_first",  # a long question gives way too, not only the sentence
             max_length=MAX_PIECES,
             padding=True,
             return_offsets_mapping=True,

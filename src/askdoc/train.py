@@ -130,7 +130,7 @@ def _encode(tokenizer, batch: Sequence[Example]):
     enc = tokenizer(
         [e.question for e in batch],
         [pair_text(e.sentence, e.previous) for e in batch],
-        truncation="only_second",
+        truncation="longest_first",  # a long question gives way too, not only the sentence
         max_length=MAX_PIECES,
         padding=True,
         return_offsets_mapping=True,
@@ -348,4 +348,3 @@ def write_card(out: Path, result: TrainResult, files: list[str], hold_out: Seque
         "",
     ]
     (out / "MODEL_CARD.md").write_text("\n".join(lines), encoding="utf-8")
-    (out / "version.txt").write_text(f"reader-{time.strftime('%Y%m%d')}-seed{recipe['seed']}\n", encoding="utf-8")
