@@ -13,6 +13,7 @@ on those only. Seeded and deterministic for a given device.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -64,7 +65,9 @@ def load_articles(paths: Sequence[str | Path]) -> list[dict]:
     """SQuAD-format articles from JSON or gzipped JSON files; ``FILE:N`` keeps its first N articles."""
     articles = []
     for path in paths:
-        name, _, first = str(path).rpartition(":") if str(path).rpartition(":")[2].isdigit() else (str(path), "", "")
+        name, sep, first = str(path).rpartition(":")
+        if not (sep and first.isdigit()):
+            name, first = str(path), ""
         data = read_squad_articles(name)
         articles += data[: int(first)] if first else data
     return articles
@@ -237,7 +240,7 @@ def train_reader(
     )
     bce = torch.nn.BCEWithLogitsLoss(reduction="none")
     ce = torch.nn.CrossEntropyLoss(reduction="none")
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") else _nullcontext()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") else contextlib.nullcontext()
 
     result = TrainResult(Path(out_dir), total)
     steps = range(total)
@@ -279,14 +282,6 @@ def train_reader(
                            init=str(init) if init else "bundled all-MiniLM-L6-v2", device=device,
                            examples=len(examples)))  # fmt: skip
     return result
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def measure(model, tokenizer, examples: list[Example], device: str, batch_size: int = 64) -> dict[str, float]:
