@@ -403,3 +403,21 @@ def test_remove_goes_on_past_an_unknown_id(tmp_path):
     res = run_cli("remove", "nope", "a", "b", "--index-dir", idx)
     assert res.returncode == 3 and "'nope'" in res.stderr
     assert "removed a" in res.stdout and "removed b" in res.stdout
+
+
+def test_fenced_code_is_never_quoted(tmp_path, fresh_index):
+    f = tmp_path / "tool.md"
+    f.write_text(
+        "# Tool Guide\n\nThe tool prints a greeting when it starts.\n\n"
+        "```python\nprint('The default port is 9999.')\n```\n\n"
+        "The default port is 8080, set in the config file.\n"
+    )
+    fresh_index.add_file(f)
+    ans = fresh_index.answer("What is the default port?")
+    assert ans.found and "8080" in ans.text and "9999" not in ans.text
+    # Quotes are made of stored sentences: none of them lies in the code block.
+    from askdoc.chunk import chunk_document
+
+    doc = fresh_index.document("tool")
+    spans = [s for c in chunk_document(doc, 160, 40) for s in c.sentences]
+    assert spans and not any("9999" in doc.text[s.start : s.end] for s in spans)

@@ -17,7 +17,7 @@ from .records import Chunk, Document, Span
 
 #: Bumped whenever chunking changes in a way that alters chunk boundaries,
 #: so that stored indexes are rebuilt (it is part of the index fingerprint).
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 5
 #: Longest sentence, in characters. Sentences are what answers quote, so a run of text
 #: without sentence ends (a million-character "word", a minified line) is cut into
 #: pieces of at most this, never quoted whole.
@@ -114,6 +114,20 @@ def _add_trimmed(spans: list[Span], text: str, a: int, b: int) -> None:
         spans.append(Span(a, b))
 
 
+#: A fenced code block (``` or ~~~ on lines of their own): code is no prose to quote.
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n.*?^[ \t]{0,3}\1[ \t]*$", re.M | re.S)
+
+
+def prose_ranges(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``[start, end)`` without its fenced code blocks (an unclosed fence stays prose)."""
+    ranges, at = [], start
+    for m in _FENCE.finditer(text, start, end):
+        ranges.append((at, m.start()))
+        at = m.end()
+    ranges.append((at, end))
+    return [(a, b) for a, b in ranges if b > a]
+
+
 def chunk_document(
     doc: Document,
     chunk_tokens: int,
@@ -128,7 +142,7 @@ def chunk_document(
     (special tokens included) of the embedder's tokenizer.
     """
     text = doc.text
-    sentences = split_sentences(text, doc.body_start, doc.body_end)
+    sentences = [s for a, b in prose_ranges(text, doc.body_start, doc.body_end) for s in split_sentences(text, a, b)]
     if not sentences:
         return []
     model_budget = (model_max_tokens - 2) if model_max_tokens else None  # [CLS] and [SEP]
