@@ -89,4 +89,4 @@ def start_app(folder, **extra_env: str):
     started = time.monotonic()
     cmd = [sys.executable, "app.py", "--port", str(port)]
     with serving(cmd, url, folder / "server.log", cwd=ROOT, env=env):
-        yield {"url": url, "started": started}
+        yield {"url": url, "started": started, "index_dir": folder / "index"}

@@ -86,3 +86,80 @@ def test_32_clients_times_10_questions(app, tmp_path):
     )
     after = single.predict("When does the night ferry to Elin leave?", api_name="/answer")
     assert "23:40" in after["text"]
+
+
+TIDE = {
+    "A": "Tide Tables\n\nHigh tide at Marrow Point comes at 06:15 on weekdays.\n",
+    "B": "Tide Tables\n\nHigh tide at Marrow Point comes at 07:45 on weekdays, after the new breakwater.\n",
+}
+WRITER = """
+import sys, time
+from askdoc import Index
+idx = Index(sys.argv[1])
+for cycle in range(4):
+    for version in ("A", "B"):
+        idx.add_text(sys.argv[2 if version == "A" else 3], doc_id="tide", title="Tide Tables")
+        time.sleep(0.5)
+    idx.remove("tide")
+    time.sleep(0.5)
+print("writer done")
+"""
+
+
+def test_clients_see_only_committed_states_while_a_writer_works(app, tmp_path):
+    """16 clients ask until another process has re-indexed and removed a document four
+    times: every answer comes from a committed state (old text, new text, or gone)."""
+    import os
+    import subprocess
+    import sys
+
+    from gradio_client import Client
+
+    from .conftest import ROOT
+
+    single = Client(app["url"], verbose=False)
+    article_q = QUESTIONS[:5]
+    expected = {q: _key(single.predict(q, api_name="/answer")) for q in article_q}
+    index_dir = app["index_dir"]
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(index_dir), TIDE["A"], TIDE["B"]],
+        cwd=ROOT, env=os.environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    errors: list[str] = []
+    answered: list[int] = []
+    seen: set[str] = set()
+    lock = threading.Lock()
+    deadline = time.monotonic() + 240
+
+    def user(n: int) -> None:
+        client = Client(app["url"], verbose=False)
+        i = 0
+        while writer.poll() is None and time.monotonic() < deadline:
+            i += 1
+            q = "When is high tide at Marrow Point?" if i % 2 else article_q[(n + i) % len(article_q)]
+            try:
+                got = client.predict(q, api_name="/answer")
+            except Exception as exc:  # any failure is a finding
+                with lock:
+                    errors.append(f"client {n}: {type(exc).__name__}: {exc}")
+                continue
+            with lock:
+                answered.append(n)
+                if got.get("error"):
+                    errors.append(f"client {n}: {got['error']}")
+                elif q in expected and _key(got) != expected[q]:
+                    errors.append(f"client {n}: {q!r} answered differently while the writer worked")
+                elif q not in expected and got["found"] and "Marrow" in got["text"]:
+                    state = next((v for v, t in TIDE.items() if got["text"] in t), None)
+                    if state is None:
+                        errors.append(f"client {n}: a quote from no committed version: {got['text']!r}")
+                    seen.add(state or "?")
+
+    with ThreadPoolExecutor(16) as pool:
+        for f in [pool.submit(user, n) for n in range(16)]:
+            f.result(timeout=260)
+    out, err = writer.communicate(timeout=240)
+    assert writer.returncode == 0 and "writer done" in out, err
+    assert errors == []
+    assert seen, "no client ever saw the writer's document"
+    print(f"\nwriter load: {len(answered)} answers, 0 errors, versions seen {sorted(seen)}")
