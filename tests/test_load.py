@@ -26,6 +26,16 @@ QUESTIONS = [
 ]
 
 
+def _ask(client, question: str, n: int, errors: list[str], lock: threading.Lock) -> dict | None:
+    """One question through the API; a failure is recorded as a finding (None returned)."""
+    try:
+        return client.predict(question, api_name="/answer")
+    except Exception as exc:  # any failure is a finding
+        with lock:
+            errors.append(f"client {n}: {type(exc).__name__}: {exc}")
+        return None
+
+
 def _key(answer: dict) -> tuple:
     # Scores may move a little once the upload joins the corpus; what is quoted may not.
     return answer["found"], answer["text"], [(c["doc_id"], c["start"], c["end"]) for c in answer["citations"]]
@@ -56,11 +66,8 @@ def test_32_clients_times_10_questions(app, tmp_path):
                 return
             q = QUESTIONS[(n + i) % len(QUESTIONS)]
             started = time.perf_counter()
-            try:
-                got = client.predict(q, api_name="/answer")
-            except Exception as exc:  # any failure is a finding
-                with lock:
-                    errors.append(f"client {n}: {type(exc).__name__}: {exc}")
+            got = _ask(client, q, n, errors, lock)
+            if got is None:
                 continue
             with lock:
                 latencies.append(time.perf_counter() - started)
@@ -137,11 +144,8 @@ def test_clients_see_only_committed_states_while_a_writer_works(app, tmp_path):
         while writer.poll() is None and time.monotonic() < deadline:
             i += 1
             q = "When is high tide at Marrow Point?" if i % 2 else article_q[(n + i) % len(article_q)]
-            try:
-                got = client.predict(q, api_name="/answer")
-            except Exception as exc:  # any failure is a finding
-                with lock:
-                    errors.append(f"client {n}: {type(exc).__name__}: {exc}")
+            got = _ask(client, q, n, errors, lock)
+            if got is None:
                 continue
             with lock:
                 answered.append(n)

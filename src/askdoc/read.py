@@ -55,6 +55,20 @@ def pair_text(sentence: str, previous: str) -> str:
     return f"{sentence} [SEP] {previous}" if previous else sentence
 
 
+def encode_pairs(tokenizer, questions: Sequence[str], sentences: Sequence[str], previous: Sequence[str], tensors: str):
+    """Tokenized (question, sentence [SEP] previous) pairs with character offsets, as both
+    reading and training see them (``tensors``: "np" or "pt")."""
+    return tokenizer(
+        list(questions),
+        [pair_text(s, p) for s, p in zip(sentences, previous)],
+        truncation="longest_first",  # a long question gives way too, not only the sentence
+        max_length=MAX_PIECES,
+        padding=True,
+        return_offsets_mapping=True,
+        return_tensors=tensors,
+    )
+
+
 def build_model(config_dir: str):
     """The reader network (encoder + sentence head + span head), untrained heads."""
     import torch
@@ -112,25 +126,13 @@ class Reader:
                 _MODELS[key] = load_model(self.path / WEIGHTS_FILE, self.device, self.quantize)
             return _MODELS[key]
 
-    def encode(self, question: str, sentences: Sequence[str], previous: Sequence[str]):
-        """Tokenized pairs, with character offsets for the second segment."""
-        return self.tokenizer(
-            [question] * len(sentences),
-            [pair_text(s, p) for s, p in zip(sentences, previous)],
-            truncation="longest_first",  # a long question gives way too, not only the sentence
-            max_length=MAX_PIECES,
-            padding=True,
-            return_offsets_mapping=True,
-            return_tensors="np",
-        )
-
     def read(self, question: str, sentences: Sequence[str], previous: Sequence[str]) -> list[Reading]:
         """One `Reading` per sentence, in one batched forward pass."""
         if not sentences:
             return []
         import torch
 
-        batch = self.encode(question, sentences, previous)
+        batch = encode_pairs(self.tokenizer, [question] * len(sentences), sentences, previous, "np")
         with torch.inference_mode():
             logit, start, end = self.model(
                 **{k: torch.as_tensor(batch[k], device=self.device) for k in ("input_ids", "attention_mask",

@@ -24,7 +24,7 @@ from pathlib import Path
 from .chunk import split_sentences
 from .errors import DataSetError
 from .evaluate import read_squad_articles
-from .read import MAX_PIECES, WEIGHTS_FILE, build_model, pair_text
+from .read import WEIGHTS_FILE, build_model, encode_pairs
 
 #: Recipe defaults (the reference checkpoint's, see the model card).
 DEFAULT_EPOCHS = 1
@@ -130,14 +130,8 @@ def _encode(tokenizer, batch: Sequence[Example]):
     """Tensors for a batch, with span labels as word-piece positions (0 = none)."""
     import torch
 
-    enc = tokenizer(
-        [e.question for e in batch],
-        [pair_text(e.sentence, e.previous) for e in batch],
-        truncation="longest_first",  # a long question gives way too, not only the sentence
-        max_length=MAX_PIECES,
-        padding=True,
-        return_offsets_mapping=True,
-        return_tensors="pt",
+    enc = encode_pairs(
+        tokenizer, [e.question for e in batch], [e.sentence for e in batch], [e.previous for e in batch], "pt"
     )
     starts, ends = [], []
     for i, e in enumerate(batch):
