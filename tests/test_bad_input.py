@@ -80,12 +80,12 @@ def test_chat_shows_errors_as_messages(article_index):
     from askdoc.ui import ChatApp
 
     app = ChatApp(article_index)
-    history, sources, cleared = app.ask("   ", [], "", 5, False)
-    assert history[-1]["role"] == "assistant" and "empty" in history[-1]["content"]
-    history, _, _ = app.ask("x" * 100_000, history, "", 5, False)
-    assert "too long" in history[-1]["content"]
-    history, _, _ = app.ask("When was NAM established?", history, "", 5, False)
-    assert "1961" in history[-1]["content"] and len(history) == 6
+    history, sources, evidence = app.ask("   ", [], "", 5, False)
+    assert history == [] and evidence == []  # an empty question adds no bubble
+    history, _, evidence = app.ask("x" * 100_000, history, "", 5, False)
+    assert history[-1]["role"] == "assistant" and "too long" in history[-1]["content"] and evidence == []
+    history, sources, evidence = app.ask("When was NAM established?", history, "", 5, False)
+    assert "1961" in history[-1]["content"] and len(history) == 4 and "ev-1-1" in sources
 
 
 def test_binds_loopback_unless_told(monkeypatch):

@@ -139,12 +139,12 @@ def test_a_bad_training_file_is_a_clear_error(tmp_path):
 
 
 def test_the_chat_bolds_the_exact_answer_inside_the_quote(article_index):
-    from askdoc.ui import ChatApp, format_reply, format_sources
+    from askdoc.chatview import evidence_html, reply_html
+    from askdoc.ui import ChatApp
 
     ans = article_index.answer("When was NAM established?")
-    text = article_index.document
-    assert "Established in <b>1961</b>, NAM" in format_reply(ans, lambda d: text(d).text)
-    assert "<mark>Established in <b>1961</b>, NAM" in format_sources(ans, lambda d: text(d).text)
+    assert "Established in <b>1961</b>, NAM" in reply_html(1, ans, article_index.document)
+    assert "<mark>Established in <b>1961</b>, NAM" in evidence_html(1, ans, article_index.document)
     api = ChatApp(article_index).api_answer("When was NAM established?")
     assert api["exact"] == "1961" and api["citations"][0]["answer_start"] is not None
 

@@ -1,10 +1,13 @@
-"""The browser chat in real headless Chromium (Playwright), and its API through gradio_client."""
+"""The browser chat in real headless Chromium (Playwright), at desktop and phone sizes,
+and its API through gradio_client. Screenshots go to tests/artifacts (copied to docs/)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import time
 import urllib.error
@@ -19,6 +22,9 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
+SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+# Glyphs that a machine's fonts may lack (they showed as empty boxes): emoji, dingbats, ●○.
+MISSING_GLYPHS = re.compile("[\u2600-\u27bf\u25cb\u25cf\U0001f000-\U0001faff]")
 
 
 def _chromium() -> str:
@@ -53,92 +59,214 @@ def browser():
         b.close()
 
 
-@pytest.fixture()
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def _open(browser, server, size: str):
+    context = browser.new_context(viewport=SIZES[size], permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.dialogs = []
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.accept()))
     page.goto(server["url"])
+    page.locator("#header .askdoc-loaded").wait_for(timeout=60_000)
+    return context, page
+
+
+@pytest.fixture(params=list(SIZES))
+def page(request, browser, server):
+    context, page = _open(browser, server, request.param)
+    page.size = request.param
     yield page
     context.close()
 
 
-def _ask(page, question: str) -> None:
+@pytest.fixture()
+def desktop(browser, server):
+    context, page = _open(browser, server, "desktop")
+    yield page
+    context.close()
+
+
+def _ask(page, question: str) -> float:
+    """Ask and wait for the answer; returns the seconds from the click to the answer shown."""
+    answers = page.locator("#chat .message-row.bot-row, #chat .bot-row")
+    before = answers.count()
     page.locator("#question textarea").fill(question)
+    started = time.monotonic()
     page.locator("#ask").click()
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chat .bot-row').length > n", arg=before, timeout=60_000, polling=20
+    )
+    return time.monotonic() - started
 
 
-def test_answer_with_quote_citation_and_highlight(page, server):
-    _ask(page, "Where was the summit held?")
-    chat = page.locator("#chat")
-    chat.get_by_text("Baku City").first.wait_for(timeout=60_000)
-    first_answer_s = time.monotonic() - server["started"]
-    assert chat.get_by_text("[1]").first.is_visible()
-    assert chat.get_by_text("Azerbaijan Leads Non-Aligned Movement — line").first.is_visible()
-    assert chat.get_by_text("confidence").first.is_visible()
-    # Opening the citation shows the passage with the answering sentence highlighted.
-    mark = page.locator("#sources mark").first
-    assert not mark.is_visible()
-    page.locator("#sources summary").first.click()
-    mark.wait_for(state="visible", timeout=10_000)
-    assert "summit-level meeting" in mark.inner_text() and "Baku City" in mark.inner_text()
+def _last_answer(page):
+    return page.locator("#chat .bot-row").last
+
+
+def _screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "chat-answered.png"), full_page=True)
-    (ARTIFACTS / "ui-timing.json").write_text(json.dumps({"launch_to_first_answer_s": round(first_answer_s, 2)}))
+    page.screenshot(path=str(ARTIFACTS / name))
 
 
-def test_not_in_document_says_so(page):
-    _ask(page, "What is the capital of France?")
-    page.locator("#chat").get_by_text("The documents don't say.").wait_for(timeout=60_000)
-    assert page.locator("#chat").get_by_text("Closest passages").first.is_visible()
-    assert page.locator("#sources details").count() >= 1
-
-
-def test_history_stays_and_clear_starts_over(page):
-    _ask(page, "When was NAM established?")
-    page.locator("#chat").get_by_text("Established in 1961").first.wait_for(timeout=60_000)
-    _ask(page, "Who is the chairman of NAM?")
-    page.locator("#chat").get_by_text("Ilham Aliyev").first.wait_for(timeout=60_000)
-    assert page.locator("#chat").get_by_text("When was NAM established?").first.is_visible()
-    page.locator("#clear").click()
-    page.wait_for_function("!document.querySelector('#chat').innerText.includes('1961')", timeout=10_000)
-
-
-def test_question_markup_is_shown_as_text(page):
-    attack = "<img src=x onerror=alert(1)>"
-    _ask(page, attack)
-    page.locator("#chat").get_by_text(attack).first.wait_for(timeout=60_000)
-    assert page.locator("#chat img[src='x']").count() == 0
+def test_citations_open_their_own_evidence(page, server):
+    """Item 1 (and the 0.5 s bar): every answer keeps its sources; [n] opens them, marked."""
+    took = [_ask(page, "When was NAM established?")]
+    took.append(_ask(page, "Where was the summit held?"))
+    assert "Baku" in _last_answer(page).inner_text()
+    page.locator("#question textarea").fill("   ")
+    page.locator("#ask").click()  # an empty question neither adds a bubble nor wipes the sources
     page.wait_for_timeout(500)
-    assert page.dialogs == []
+    assert page.locator("#chat .bot-row").count() == 2 and page.locator("#chat .user-row").count() == 2
+    # The first answer's [1], after a later question: its own passage opens, the sentence marked.
+    page.locator("#chat .bot-row").first.locator("a.askdoc-cite").first.click()
+    mark = page.locator("#ev-1-1 mark")
+    mark.wait_for(state="visible", timeout=10_000)
+    assert "1961" in mark.inner_text() and mark.locator("b").inner_text() == "1961"
+    assert page.locator("#ev-2").is_hidden()
+    assert mark.evaluate("m => { const r = m.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight }")
+    if page.size == "phone":
+        _screenshot(page, "phone-citation.png")
+        page.locator("#side-close").click()
+        page.locator("#side").wait_for(state="hidden", timeout=5_000)
+    page.locator("#chat .bot-row").last.locator("a.askdoc-cite").first.click()
+    page.locator("#ev-2-1 mark").wait_for(state="visible", timeout=10_000)
+    assert "Baku" in page.locator("#ev-2-1 mark").inner_text() and page.locator("#ev-1").is_hidden()
+    if page.size == "phone":
+        page.locator("#side-close").click()  # the evidence sheet covers the input until closed
+    for q in ("Who is the chairman of NAM?", "What does NAM stand for?", "When was NAM established?"):
+        took.append(_ask(page, q))
+    ARTIFACTS.mkdir(exist_ok=True)
+    timing = {"ask_to_answer_s": [round(t, 3) for t in took], "median_s": round(statistics.median(took), 3)}
+    (ARTIFACTS / f"ui-timing-{page.size}.json").write_text(json.dumps(timing))
+    assert statistics.median(took) < 2.0, timing  # generous: the 0.5 s figure is recorded, not a flaky assert
+    if page.size == "desktop":
+        page.locator("#chat .bot-row").first.locator("a.askdoc-cite").first.click()
+        page.locator("#ev-1-1 mark").wait_for(state="visible")
+        _screenshot(page, "desktop-citation.png")
 
 
-def test_upload_a_document_and_ask_about_it(page, tmp_path):
+def test_exact_answer_is_bold_and_copy_gives_markdown(desktop):
+    """Items 2 and 3."""
+    _ask(desktop, "When was NAM established?")
+    answer = _last_answer(desktop)
+    assert answer.locator("blockquote b").inner_text() == "1961"
+    assert answer.locator("blockquote a.askdoc-cite").count() == answer.locator(".askdoc-cites a").count() >= 1
+    answer.locator("button.askdoc-copy").click()
+    answer.get_by_text("Copied").wait_for(timeout=5_000)
+    copied = desktop.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("> “Established in **1961**, NAM") and "<" not in copied
+    assert re.search(r"\n\[1\] \*Azerbaijan Leads Non-Aligned Movement\* \(.*azerbaijan-leads-nam\.txt\), line", copied)
+
+
+def test_not_found_is_one_line_without_confidence(page):
+    """Items 6 and 7."""
+    _ask(page, "What is the capital of France?")
+    reply = _last_answer(page)
+    assert reply.get_by_text("The documents don't say.").is_visible()
+    assert reply.locator(".askdoc-conf").count() == 0
+    closest = reply.locator("details.askdoc-closest")
+    assert closest.count() == 1 and not closest.locator("li").first.is_visible()
+    assert reply.bounding_box()["height"] < 90  # one line, plus the folded passages' summary
+    _ask(page, "When was NAM established?")
+    conf = _last_answer(page).locator(".askdoc-conf")
+    assert conf.count() == 1 and re.fullmatch(r"(high|medium|low) confidence", conf.inner_text().strip())
+    assert "score" not in page.locator("#sources").inner_text()
+
+
+def test_layout_fits_the_window_and_shows_what_is_loaded(page):
+    """Items 8 and 9: one scrollbar, no overlapping label, no duplicate clear, orientation and examples."""
+    assert page.evaluate("document.documentElement.scrollHeight <= innerHeight + 2")
+    assert page.locator("#chat label").count() == 0 and page.get_by_text("Clear chat").count() == 0
+    header = page.locator("#header").inner_text()
+    assert "1 document: Azerbaijan Leads Non-Aligned Movement, by Muhammad Asif Noor" in " ".join(header.split())
+    example = page.locator("#examples button").first
+    box = example.bounding_box()
+    assert box and box["y"] + box["height"] <= SIZES[page.size]["height"]  # visible without scrolling
+    assert "about Azerbaijan Leads Non-Aligned Movement" in page.locator("#examples-label").inner_text()
+    example.click()
+    page.locator("#chat .bot-row").first.get_by_text("Baku").first.wait_for(timeout=60_000)
+    assert not MISSING_GLYPHS.search(page.locator("body").inner_text())
+    # The chatbot's own trash icon clears the chat and its sources.
+    page.locator("#chat button[aria-label='Clear']").click()
+    page.wait_for_function("!document.querySelector('#chat .bot-row')", timeout=10_000)
+    page.wait_for_function("document.querySelector('#sources').innerText.includes('Ask a question')", timeout=10_000)
+    if page.size == "phone":
+        _ask(page, "When was NAM established?")
+        _screenshot(page, "phone-answer.png")
+
+
+def test_question_shows_at_once_and_ask_waits(desktop):
+    """Item 8: the question appears while the answer is on its way, and Ask is disabled meanwhile."""
+    held = []
+    desktop.route("**/gradio_api/queue/join*", lambda route: held.append(route))
+    desktop.locator("#question textarea").fill("Who is the chairman of NAM?")
+    desktop.locator("#ask").click()
+    desktop.locator("#chat .user-row").get_by_text("Who is the chairman of NAM?").wait_for(timeout=10_000)
+    assert desktop.locator("#ask").is_disabled() and desktop.locator("#chat .bot-row").count() == 0
+    for _ in range(100):
+        if held:
+            break
+        desktop.wait_for_timeout(50)
+    held[0].continue_()
+    desktop.unroute("**/gradio_api/queue/join*")
+    _last_answer(desktop).get_by_text("Ilham Aliyev").first.wait_for(timeout=60_000)
+    desktop.wait_for_function("!document.querySelector('#ask').disabled", timeout=10_000)
+
+
+def test_question_markup_is_shown_as_text(desktop):
+    attack = "<img src=x onerror=alert(1)>"
+    _ask(desktop, attack)
+    desktop.locator("#chat").get_by_text(attack).first.wait_for(timeout=60_000)
+    assert desktop.locator("#chat img[src='x']").count() == 0
+    desktop.wait_for_timeout(500)
+    assert desktop.dialogs == []
+
+
+def test_upload_keeps_the_scope_and_documents_read_as_documents(desktop, tmp_path):
+    """Items 4 and 5: upload, ask, read it without markup, open it whole, then remove it."""
     doc = tmp_path / "Harbour Report.md"
     doc.write_text(
-        "# Harbour Report\n\nThe new harbour of Port Elin opened in May 2019.\n\n"
-        "It can berth twelve container ships.\n",
+        "# Harbour Report\n\n## Opening\n\nThe new harbour of **Port Elin** opened in May 2019.\n\n"
+        "## Capacity\n\nIt can berth twelve container ships. " + "Cranes work day and night. " * 30 + "\n",
         encoding="utf-8",
     )
-    page.get_by_text("Documents", exact=True).click()
-    page.locator("#upload input[type=file]").set_input_files(str(doc))
-    page.locator("#upload-status").get_by_text("Indexed").wait_for(timeout=60_000)
-    assert "harbour-report" in page.locator("#upload-status").inner_text()
-    _ask(page, "How many container ships can the harbour of Port Elin berth?")
-    page.locator("#chat").get_by_text("twelve container ships").first.wait_for(timeout=60_000)
-    assert page.locator("#chat").get_by_text("Harbour Report — line").first.is_visible()
+    desktop.locator("#upload input[type=file]").set_input_files(str(doc))
+    desktop.locator("#upload-status").get_by_text("Indexed").wait_for(timeout=60_000)
+    assert "harbour-report" in desktop.locator("#upload-status").inner_text()
+    assert desktop.locator("#doc input").input_value() == "Search all documents"  # the scope did not narrow
+    assert "2 documents" in desktop.locator("#header").inner_text()
+    _screenshot(desktop, "desktop-upload.png")
+    desktop.locator("#examples button").get_by_text("When was NAM established?").click()  # still about the article
+    _last_answer(desktop).get_by_text("1961").first.wait_for(timeout=60_000)
+    _ask(desktop, "When did the harbour of Port Elin open?")
+    answer = _last_answer(desktop)
+    assert "Port Elin opened in May 2019" in answer.inner_text() and "**" not in answer.inner_text()
+    answer.locator("a.askdoc-cite").first.click()
+    passage = desktop.locator("#sources .askdoc-evidence:not([hidden]) details[open] .passage")
+    passage.wait_for(timeout=10_000)
+    text = passage.inner_text()
+    assert "#" not in text and "**" not in text and "Harbour Report" in text
+    assert re.search(r"(\w\.|…)\s*Open the whole document here$", text.strip()), text[-80:]  # ends at a word
+    desktop.locator("#sources .askdoc-evidence:not([hidden]) a.askdoc-open").first.click()
+    mark = desktop.locator("#askdoc-doc-mark")
+    mark.wait_for(state="visible", timeout=10_000)
+    assert "May 2019" in mark.inner_text() and "## " not in desktop.locator("#document").inner_text()
+    # Remove it from the documents list: the article stays and still answers.
+    desktop.locator("#doclist button.askdoc-remove[data-doc='harbour-report']").click()
+    desktop.locator("#upload-status").get_by_text("Removed").wait_for(timeout=30_000)
+    assert desktop.dialogs and "Harbour Report" in desktop.dialogs[-1]
+    desktop.wait_for_function("!document.querySelector('#doclist').innerText.includes('harbour-report')")
+    assert "1 document:" in desktop.locator("#header").inner_text()
+    _ask(desktop, "When was NAM established?")
+    assert "1961" in _last_answer(desktop).inner_text()
 
 
-def test_oversized_upload_is_refused(page, tmp_path):
+def test_oversized_upload_is_refused(desktop, tmp_path):
     big = tmp_path / "big.txt"
     big.write_text("Filler sentence for size. " * 12_000, encoding="utf-8")  # ~312 kB > 200 kB limit
-    page.get_by_text("Documents", exact=True).click()
-    page.locator("#upload input[type=file]").set_input_files(str(big))
-    page.get_by_text("exceed the maximum allowed size").first.wait_for(timeout=30_000)
+    desktop.locator("#upload input[type=file]").set_input_files(str(big))
+    desktop.get_by_text("exceed the maximum allowed size").first.wait_for(timeout=30_000)
     # Nothing was lost: the indexed article still answers.
-    _ask(page, "When was NAM established?")
-    page.locator("#chat").get_by_text("Established in 1961").first.wait_for(timeout=60_000)
+    _ask(desktop, "When was NAM established?")
+    assert "Established in 1961" in _last_answer(desktop).inner_text()
 
 
 def test_api_endpoint_with_gradio_client(server):

@@ -1,136 +1,44 @@
-"""The browser chat (Gradio). It only calls the library: `Index.answer`, `Index.add_file`.
+"""The browser chat (Gradio). It only calls the library (`Index.answer`, `add_file_result`,
+`remove`); what it shows is built by `chatview`.
 
-Everything shown is escaped: questions and document text appear as text,
-never as markup.
+Page layout: the chat on the left, fitted to the window; the evidence column on the right
+(on a phone, a sheet that slides up when a citation is opened). A small script makes the
+citation numbers, Copy, "Open the whole document" and Remove work without a page reload.
 """
 
 from __future__ import annotations
 
 import html
 import os
+import threading
 from pathlib import Path
 
-from .errors import AskdocError, ConfigError
-from .records import Answer
+from . import chatview
+from .config import DEFAULT_ARTICLE
+from .errors import AskdocError, ConfigError, UnknownDocument
+from .ingest import slugify
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-ALL_DOCUMENTS = "All documents"
+ALL_DOCUMENTS = "Search all documents"
+#: Example questions, offered while the document they are about is indexed.
+EXAMPLES_DOC = slugify(DEFAULT_ARTICLE.stem)
 EXAMPLES = [
     "Where was the summit held?",
-    "What does NAM stand for?",
-    "Who is the chairman of NAM?",
     "When was NAM established?",
-    "Who wrote the article?",
+    "Who is the chairman of NAM?",
+    "What does NAM stand for?",
 ]
-CSS = """
-#sources mark { background: #ffe58a; padding: 0 2px; }
-#sources details { border: 1px solid var(--border-color-primary); border-radius: 6px;
-  padding: 6px 10px; margin: 6px 0; }
-#sources summary { cursor: pointer; font-weight: 600; }
-#sources .passage { white-space: pre-wrap; line-height: 1.5; margin-top: 6px; }
-.askdoc-conf { font-size: 0.9em; opacity: 0.85; }
-"""
+NO_SOURCES = "<p class='askdoc-muted'>Ask a question; its cited passages show here.</p>"
+NO_DOCUMENT = "<p class='askdoc-muted'>“Open the whole document here” under a source shows it here.</p>"
+ASSETS = Path(__file__).resolve().parent / "data"
 
 
-def _esc(text: str) -> str:
-    """Escape for HTML and neutralise Markdown, so text shows exactly as written."""
-    out = html.escape(text, quote=True)
-    for ch in "\\`*_[]#|~":
-        out = out.replace(ch, f"&#{ord(ch)};")
-    return out
-
-
-def _html(text: str) -> str:
-    """Escape for an HTML panel (no Markdown there)."""
-    return html.escape(text, quote=True)
-
-
-def _position(text: str, start: int, end: int) -> str:
-    return f"line {text.count(chr(10), 0, start) + 1}, chars {start}–{end}"
-
-
-def confidence_label(confidence: float) -> str:
-    # The scale is the abstention model's: answers start at the 0.1 threshold.
-    level = "high" if confidence >= 0.4 else "medium" if confidence >= 0.2 else "low"
-    filled = round(confidence * 5)
-    return f"{'●' * filled}{'○' * (5 - filled)} {level} ({confidence:.2f})"
-
-
-def format_reply(ans: Answer, doc_text) -> str:
-    """The chat message: the quote and numbered citations, or a clear 'not in the documents'."""
-    if ans.found:
-        a, b = _exact_range(ans)
-        quote = (_esc(ans.text[:a]) + f"<b>{_esc(ans.text[a:b])}</b>" + _esc(ans.text[b:]) if b > a
-                 else _esc(ans.text)).replace("\n", " ")  # fmt: skip
-        cites = "<br>".join(
-            f"<b>[{n}]</b> {_esc(c.title)} — {_position(doc_text(c.doc_id), c.start, c.end)}"
-            for n, c in enumerate(ans.citations, 1)
-        )
-        return (
-            f"<blockquote>“{quote}”</blockquote>{cites}"
-            f"<div class='askdoc-conf'>confidence {confidence_label(ans.confidence)}</div>"
-        )
-    closest = "<br>".join(
-        f"<b>[{n}]</b> {_esc(p.title)} — {_position(doc_text(p.doc_id), p.start, p.end)}: {_esc(_snippet(p.text))}"
-        for n, p in enumerate(ans.passages[:3], 1)
-    )
-    return (
-        "<b>The documents don't say.</b> No sentence answers this question well enough to quote."
-        f"<br>Closest passages:<br>{closest}"
-        f"<div class='askdoc-conf'>confidence {confidence_label(ans.confidence)}</div>"
-    )
-
-
-def _exact_range(ans: Answer) -> tuple[int, int]:
-    """Where the reader's exact answer lies inside ``ans.text`` ((0, 0) when it found none)."""
-    cited = next((c for c in ans.citations if c.answer_start is not None), None)
-    if cited is None or not ans.citations:
-        return 0, 0
-    base = ans.citations[0].start
-    return cited.answer_start - base, cited.answer_end - base
-
-
-def _snippet(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def format_sources(ans: Answer, doc_text, show_all: bool = False) -> str:
-    """Each cited passage with the answering sentence highlighted; or the retrieved passages."""
-    blocks = []
-    if ans.found:
-        for n, c in enumerate(ans.citations, 1):
-            text = doc_text(c.doc_id)
-            passage = next((p for p in ans.passages if p.doc_id == c.doc_id and p.start <= c.start < p.end), None)
-            start, end = _context(text, c.start, c.end, passage)
-            quote = _html(c.quote)
-            if c.answer_start is not None:
-                a, b = c.answer_start - c.start, c.answer_end - c.start
-                quote = _html(c.quote[:a]) + f"<b>{_html(c.quote[a:b])}</b>" + _html(c.quote[b:])
-            body = _html(text[start : c.start]) + f"<mark>{quote}</mark>" + _html(text[c.end : end])
-            blocks.append(_details(f"cite-{n}", f"[{n}] {c.title} — {_position(text, c.start, c.end)}", body, False))
-    if show_all or not ans.found:
-        for n, p in enumerate(ans.passages, 1):
-            label = f"Passage {n} (score {p.score:.2f}) — {p.title}, {_position(doc_text(p.doc_id), p.start, p.end)}"
-            blocks.append(_details(f"passage-{n}", label, _html(p.text), False))
-    if not blocks:
-        return "<p>No passages.</p>"
-    return "\n".join(blocks)
-
-
-def _context(text: str, start: int, end: int, passage) -> tuple[int, int]:
-    """The passage around a quote (or ~300 characters either side)."""
-    lo, hi = (passage.start, passage.end) if passage else (start, end)
-    lo, hi = min(lo, max(0, start - 300)), max(hi, min(len(text), end + 300))
-    return lo, hi
-
-
-def _details(anchor: str, summary: str, body: str, open_: bool) -> str:
-    return (
-        f"<details id='{anchor}'{' open' if open_ else ''}><summary>{_html(summary)}</summary>"
-        f"<div class='passage'>{body}</div></details>"
-    )
+def _sources(evidence: list[str]) -> str:
+    """Every answer's evidence, the latest shown; the others wait for their citation clicks."""
+    if not evidence:
+        return NO_SOURCES
+    return "".join(s.replace("<section ", "<section hidden ", 1) for s in evidence[:-1]) + evidence[-1]
 
 
 class ChatApp:
@@ -143,44 +51,57 @@ class ChatApp:
         # Uploads larger than this are refused (Gradio enforces it in the browser too).
         self.max_upload_bytes = self.index.settings.max_upload_bytes
 
-    def doc_text(self, doc_id: str) -> str:
-        return self.index.document(doc_id).text
+    def doc(self, doc_id: str):
+        return self.index.document(doc_id)
 
     def choices(self) -> list[tuple[str, str]]:
-        return [(ALL_DOCUMENTS, "")] + [(f"{d.title} ({d.doc_id})", d.doc_id) for d in self.index.documents()]
+        docs = self.index.documents()
+        return [(ALL_DOCUMENTS, "")] + [(f"Search only {d.title} ({d.doc_id})", d.doc_id) for d in docs]
 
-    def ask(self, question: str, history: list, doc: str, k: float, show_all: bool):
-        """Chat handler: returns (history, sources HTML, cleared textbox)."""
-        history = list(history or [])
-        shown = _esc(question or "")
+    def has_examples(self) -> bool:
+        return any(d.doc_id == EXAMPLES_DOC for d in self.index.documents())
+
+    def examples_label(self) -> str:
+        if not self.has_examples():
+            return ""
+        title = html.escape(self.doc(EXAMPLES_DOC).title)
+        return f"<p class='askdoc-muted'>Examples about <i>{title}</i> (all documents):</p>"
+
+    def ask(self, question: str, history: list, doc: str, k: float, show_all: bool, evidence: list | None = None):
+        """One question: returns (history, sources HTML, evidence). An empty question changes nothing."""
+        history, evidence = list(history or []), list(evidence or [])
+        if not (question or "").strip():
+            return history, _sources(evidence), evidence
+        history.append({"role": "user", "content": chatview.inert(question)})
+        return self.respond(question, history, doc, k, show_all, evidence)
+
+    def respond(self, question: str, history: list, doc: str, k: float, show_all: bool, evidence: list):
+        """Answer ``question``, already shown as the last bubble of ``history``."""
+        history, evidence = list(history or []), list(evidence or [])
+        n = len(evidence) + 1
         try:
             ans = self.index.answer(question, k=int(k), doc_ids=[doc] if doc else None)
+            scope = self.doc(doc).title if doc else ""
+            reply = chatview.reply_html(n, ans, self.doc, scope)
+            evidence.append(chatview.evidence_html(n, ans, self.doc, show_all))
         except AskdocError as exc:
-            history += [{"role": "user", "content": shown}, {"role": "assistant", "content": f"⚠️ {_esc(str(exc))}"}]
-            return history, "<p>No passages.</p>", ""
-        history += [
-            {"role": "user", "content": shown},
-            {"role": "assistant", "content": format_reply(ans, self.doc_text)},
-        ]
-        return history, format_sources(ans, self.doc_text, show_all), ""
+            reply = f"<p class='askdoc-error'><b>Could not answer:</b> {chatview.inert(str(exc))}</p>"
+        history.append({"role": "assistant", "content": reply})
+        return history, _sources(evidence), evidence
 
-    def upload(self, path: str | None, progress=None):
+    def upload(self, path: str | None, progress=None) -> tuple[str, list[tuple[str, str]]]:
         """Index an uploaded file; returns (status message, document choices)."""
-        import gradio as gr
-
         if not path:
-            return "No file chosen.", gr.update(choices=self.choices())
+            return "No file chosen.", self.choices()
         p = Path(path)
         name = os.path.basename(p.name)  # never a path from the browser
         try:
             size = p.stat().st_size
         except OSError:
-            return f"⚠️ {_esc(name)}: the upload could not be read.", gr.update(choices=self.choices())
+            return f"**Not indexed:** {chatview.inert(name)} could not be read.", self.choices()
         if size > self.max_upload_bytes:
-            msg = f"⚠️ {_esc(name)} is {size:,} bytes; the limit is {self.max_upload_bytes:,}. Nothing was indexed."
-            return msg, gr.update(choices=self.choices())
-        from .ingest import slugify
-
+            msg = f"**Not indexed:** {chatview.inert(name)} is {size:,} bytes; the limit is {self.max_upload_bytes:,}."
+            return msg, self.choices()
         if progress is not None:
             progress(0.2, desc=f"Indexing {name} (reading, chunking, embedding)")
 
@@ -192,12 +113,38 @@ class ChatApp:
                 p, doc_id=slugify(Path(name).stem), progress=embedded if progress is not None else None
             )
         except AskdocError as exc:
-            return f"⚠️ {_esc(str(exc).replace(str(p), name))}", gr.update(choices=self.choices())
+            return f"**Not indexed:** {chatview.inert(str(exc).replace(str(p), name))}", self.choices()
         if progress is not None:
             progress(1.0, desc="Done")
         verb = {"added": "Indexed", "updated": "Re-indexed", "unchanged": "Already indexed"}[res.status]
-        msg = f"✅ {verb} **{_esc(res.title)}** ({res.chunks} chunks) as `{res.doc_id}`."
-        return msg, gr.update(choices=self.choices(), value=res.doc_id)
+        return f"{verb} **{chatview.inert(res.title)}** ({res.chunks} chunks) as `{res.doc_id}`.", self.choices()
+
+    def remove(self, doc_id: str) -> str:
+        """Remove one document; returns the status message."""
+        try:
+            title = self.doc(doc_id).title
+            self.index.remove(doc_id)
+        except UnknownDocument:
+            return f"**Not removed:** no document `{chatview.inert(doc_id)}` in the index (already removed?)."
+        except AskdocError as exc:
+            return f"**Not removed:** {chatview.inert(str(exc))}"
+        return f"Removed **{chatview.inert(title)}** (`{chatview.inert(doc_id)}`)."
+
+    def open_document(self, target: str) -> str:
+        """The document view for ``"doc_id:start:end"`` (from an evidence link)."""
+        doc_id, _, span = (target or "").rpartition(":")
+        doc_id, _, start = doc_id.rpartition(":")
+        try:
+            return chatview.document_html(self.doc(doc_id), int(start), int(span))
+        except (AskdocError, ValueError):
+            return "<p class='askdoc-error'>That document is no longer in the index.</p>"
+
+    def warm(self) -> None:
+        """Load the models before the first question, so that it is as quick as the rest."""
+        try:
+            self.index.answer("What is this document about?")
+        except AskdocError:
+            pass  # an empty index, say: the first real question will say so
 
     def api_answer(self, question: str, k: int = 0, doc_id: str = "") -> dict:
         """The JSON API: the contract's fields (text, found, confidence, citations, passages)."""
@@ -209,48 +156,115 @@ class ChatApp:
         return ans.to_dict()
 
 
+def _header(app: ChatApp) -> str:
+    return (
+        "<h1>askdoc</h1><p class='askdoc-muted'>Answers by quoting your documents, or says they don't.</p>"
+        + chatview.header_html(app.index.documents(), "<a id='docs-link' href='#documents'>Manage</a>")
+    )
+
+
 def build(app: ChatApp):
     """The Gradio Blocks for ``app``."""
     import gradio as gr
 
+    def refresh(selected: str = ""):
+        """Everything that lists the documents, after a change (or a page load)."""
+        choices = app.choices()
+        value = selected if any(v == selected for _, v in choices) else ""
+        return (
+            gr.Dropdown(choices=choices, value=value),
+            _header(app),
+            chatview.documents_html(app.index.documents()),
+            app.examples_label(),
+            gr.Row(visible=app.has_examples()),
+        )
+
+    def pose(question: str, history: list):
+        """Show the question at once, and hold Ask until the answer is in."""
+        if not (question or "").strip():
+            return gr.skip(), gr.skip(), "", gr.skip()
+        shown = [*(history or []), {"role": "user", "content": chatview.inert(question)}]
+        return shown, "", question, gr.Button(interactive=False)
+
+    def respond(pending: str, history: list, doc: str, k: float, show_all: bool, evidence: list):
+        if not pending:
+            return gr.skip(), gr.skip(), gr.skip(), gr.Button(interactive=True)
+        return (*app.respond(pending, history, doc, k, show_all, evidence), gr.Button(interactive=True))
+
     with gr.Blocks(title="askdoc") as demo:
-        gr.Markdown("# askdoc\nAnswers by **quoting** your documents, with citations — or says it can't.")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Chat", height=460, elem_id="chat", sanitize_html=True)
-                with gr.Row():
+        evidence, pending = gr.State([]), gr.State("")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, elem_id="main"):
+                with gr.Row(elem_id="top"):
+                    header = gr.HTML(_header(app), elem_id="header")
+                    doc = gr.Dropdown(
+                        app.choices(), value="", label="Search in", show_label=False, container=False,
+                        elem_id="doc", scale=0, min_width=220,
+                    )  # fmt: skip
+                chat = gr.Chatbot(
+                    show_label=False, elem_id="chat", sanitize_html=True, buttons=[], feedback_options=None,
+                    placeholder="Ask about the documents: askdoc answers with a quote and where it comes from.",
+                )  # fmt: skip
+                with gr.Row(elem_id="ask-row"):
                     question = gr.Textbox(
-                        placeholder="Ask a question about the documents…", show_label=False, scale=5, elem_id="question"
+                        placeholder="Ask about the documents…", show_label=False, scale=5, elem_id="question"
                     )
-                    ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                with gr.Row():
-                    doc = gr.Dropdown(app.choices(), value="", label="Search in", elem_id="doc", scale=3)
-                    clear = gr.Button("Clear chat", scale=1, elem_id="clear")
-                gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
-            with gr.Column(scale=2):
+                    ask = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
+                examples_label = gr.HTML(app.examples_label(), elem_id="examples-label")
+                with gr.Row(elem_id="examples", visible=app.has_examples()) as examples:
+                    example_buttons = [gr.Button(q, size="sm") for q in EXAMPLES]
+            with gr.Column(scale=2, elem_id="side"):
+                gr.HTML("<button id='side-close' type='button'>Close</button>", elem_id="side-close-wrap")
                 gr.Markdown("### Sources")
-                sources = gr.HTML("<p>Ask a question to see the cited passages.</p>", elem_id="sources")
-                with gr.Accordion("Documents", open=False):
-                    upload = gr.File(
-                        label="Add a document (.txt, .md, .html, .pdf)",
-                        file_types=[".txt", ".md", ".markdown", ".html", ".htm", ".pdf"],
-                        elem_id="upload",
-                    )
-                    status = gr.Markdown(elem_id="upload-status")
+                sources = gr.HTML(NO_SOURCES, elem_id="sources")
+                gr.Markdown("### Document")
+                document = gr.HTML(NO_DOCUMENT, elem_id="document")
+                gr.Markdown("### Documents", elem_id="documents")
+                doclist = gr.HTML(chatview.documents_html(app.index.documents()), elem_id="doclist")
+                upload = gr.File(
+                    label="Add a document (.txt, .md, .html, .pdf)",
+                    file_types=[".txt", ".md", ".markdown", ".html", ".htm", ".pdf"],
+                    elem_id="upload",
+                )
+                status = gr.Markdown(elem_id="upload-status")
                 with gr.Accordion("Settings", open=False):
                     k = gr.Slider(1, 20, value=app.index.settings.top_k, step=1, label="Passages to retrieve (top-k)")
                     show_all = gr.Checkbox(False, label="Show all retrieved passages")
+        # Reached only from the page's script (chat.js): it sets window.askdocTarget and clicks them.
+        target = gr.Textbox(visible="hidden")
+        open_doc = gr.Button(visible="hidden", elem_id="open-doc")
+        remove_doc = gr.Button(visible="hidden", elem_id="remove-doc")
 
-        inputs = [question, chat, doc, k, show_all]
-        outputs = [chat, sources, question]
-        ask.click(app.ask, inputs, outputs, api_visibility="private")
-        question.submit(app.ask, inputs, outputs, api_visibility="private")
-        clear.click(lambda: ([], "<p>Ask a question to see the cited passages.</p>"), None, [chat, sources])
+        listing = [doc, header, doclist, examples_label, examples]
+        demo.load(refresh, [doc], listing, api_visibility="private")
+        answer_io = ([pending, chat, doc, k, show_all, evidence], [chat, sources, evidence, ask])
+        for trigger in (ask.click, question.submit):
+            trigger(pose, [question, chat], [chat, question, pending, ask], queue=False, api_visibility="private").then(
+                respond, *answer_io, api_visibility="private"
+            )
+        for button, q in zip(example_buttons, EXAMPLES):
+            # An example asks about its own document: the scope goes back to all documents, visibly.
+            button.click(lambda q=q: (q, ""), None, [question, doc], queue=False, api_visibility="private").then(
+                pose, [question, chat], [chat, question, pending, ask], queue=False, api_visibility="private"
+            ).then(respond, *answer_io, api_visibility="private")
+        chat.clear(lambda: ([], NO_SOURCES), None, [evidence, sources], api_visibility="private")
+        open_doc.click(
+            app.open_document, [target], [document], js="(t) => [window.askdocTarget]", api_visibility="private"
+        ).then(None, js="() => window.askdocShowDocument()")
 
-        def on_upload(path, progress=gr.Progress()):  # noqa: B008 (Gradio's injection idiom)
-            return app.upload(path, progress)
+        def on_remove(doc_id: str, selected: str):
+            return (app.remove(doc_id), *refresh(selected))
 
-        upload.upload(on_upload, [upload], [status, doc], api_name="upload", api_visibility="undocumented")
+        remove_doc.click(
+            on_remove, [target, doc], [status, *listing], js="(t, d) => [window.askdocTarget, d]",
+            api_visibility="private",
+        )  # fmt: skip
+
+        def on_upload(path, selected, progress=gr.Progress()):  # noqa: B008 (Gradio's injection idiom)
+            message, _ = app.upload(path, progress)
+            return (message, *refresh(selected))
+
+        upload.upload(on_upload, [upload, doc], [status, *listing], api_name="upload", api_visibility="undocumented")
         gr.api(app.api_answer, api_name="answer")
     return demo
 
@@ -269,6 +283,7 @@ def launch(host: str | None = None, port: int | None = None, index=None, block: 
     host, port = address(host, port)
     app = ChatApp(index)
     demo = build(app)
+    threading.Thread(target=app.warm, daemon=True).start()
     settings = app.index.settings
     user, _, password = settings.auth.partition(":")
     auth = (user, password) if settings.auth else None
@@ -279,13 +294,15 @@ def launch(host: str | None = None, port: int | None = None, index=None, block: 
 
     # Gradio would read any request body whole into memory: cap them all near the upload limit.
     body_limit = Middleware(BodyLimit, limit=app.max_upload_bytes + MARGIN_BYTES)
+    script = (ASSETS / "chat.js").read_text(encoding="utf-8")
     demo.launch(
         app_kwargs={"middleware": [body_limit]},
         server_name=host,
         server_port=port,
         auth=auth,
         max_file_size=app.max_upload_bytes,
-        css=CSS,
+        css=(ASSETS / "chat.css").read_text(encoding="utf-8"),
+        head=f"<script>{script}</script>",
         prevent_thread_lock=not block,
         quiet=True,
     )

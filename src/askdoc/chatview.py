@@ -1,0 +1,242 @@
+"""What the browser chat shows, as HTML strings: replies, evidence, documents.
+
+Pure functions over the records, so they are tested without a browser. Document
+text is always escaped: it shows as text, never as markup. Markdown documents are
+shown without their markup ("# ", "**"), while every offset stays the source's.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+
+from .records import Answer, Citation, Document
+
+#: Confidence bands over `Answer.confidence`, and what each meant on held-out test
+#: questions: the share of answers in the band that quoted the answer (the 96-question
+#: news-article set / two held-out adversarial SQuAD v2 articles, 675 answers in all).
+CONFIDENCE_BANDS = ((0.5, "high", 0.94, 0.58), (0.3, "medium", 0.83, 0.50), (0.0, "low", 0.67, 0.30))
+#: Characters of context shown either side of a cited sentence in Sources.
+DEFAULT_CONTEXT_CHARS = 300
+#: The whole-document view shows at most this much text around the cited place.
+DEFAULT_DOCUMENT_VIEW_CHARS = 200_000
+
+DocLookup = Callable[[str], Document]
+
+_MARKDOWN_SUFFIXES = (".md", ".markdown")
+# One pass, so that no entity is escaped twice: HTML's specials, Markdown's, and line breaks.
+_INERT = {ord(ch): f"&#{ord(ch)};" for ch in "&<>\"'\\`*_[]#|~\n"}
+# Heading and quote markers at a line start, emphasis, code ticks, and links/images (kept as their text).
+_MARKUP = re.compile(r"(?m)^[ \t]{0,3}(?:#{1,6}|>)[ \t]+|\*\*|__|`+|!?\[([^\]\n]*)\]\([^)\n]*\)")
+
+
+def inert(text: str) -> str:
+    """``text`` escaped so that neither HTML nor Markdown touches it: it shows (and copies) as written."""
+    return text.translate(_INERT)
+
+
+def is_markdown(doc: Document) -> bool:
+    return (doc.source or "").lower().endswith(_MARKDOWN_SUFFIXES)
+
+
+def shown(text: str, markdown: bool) -> str:
+    """``text`` escaped for HTML, without Markdown markup when ``markdown``."""
+    return html.escape(_MARKUP.sub(lambda m: m.group(1) or "", text) if markdown else text, quote=True)
+
+
+def position(text: str, start: int, end: int) -> str:
+    return f"line {text.count(chr(10), 0, start) + 1}, chars {start}–{end}"
+
+
+def confidence_band(confidence: float) -> tuple[str, float, float]:
+    """(label, article precision, adversarial precision) of the band ``confidence`` falls in."""
+    return next((label, a, b) for floor, label, a, b in CONFIDENCE_BANDS if confidence >= floor)
+
+
+def confidence_html(confidence: float) -> str:
+    label, article, adversarial = confidence_band(confidence)
+    bars = {"high": 3, "medium": 2, "low": 1}[label]
+    meter = "".join(f"<i class='{'on' if i < bars else 'off'}'></i>" for i in range(3))
+    why = (
+        f"Of askdoc's held-out test answers with {label} confidence, {article:.0%} quoted the answer "
+        f"on a news article and {adversarial:.0%} on adversarial SQuAD v2 questions."
+    )
+    return (
+        f"<div class='askdoc-conf' title='{html.escape(why)}'>"
+        f"<span class='askdoc-meter'>{meter}</span> {label} confidence</div>"
+    )
+
+
+def _quote_html(c: Citation, markdown: bool) -> str:
+    """The quote with the reader's exact answer in bold."""
+    if c.answer_start is None:
+        return shown(c.quote, markdown)
+    a, b = c.answer_start - c.start, c.answer_end - c.start
+    return shown(c.quote[:a], markdown) + f"<b>{shown(c.quote[a:b], markdown)}</b>" + shown(c.quote[b:], markdown)
+
+
+def _cite_link(n: int, k: int) -> str:
+    return f"<a class='askdoc-cite' href='#ev-{n}-{k}' title='Show source [{k}]'>[{k}]</a>"
+
+
+def reply_html(n: int, ans: Answer, doc: DocLookup, scope: str = "") -> str:
+    """Answer ``n`` as a chat message: each quoted sentence followed by its citation number,
+    the citations, a confidence line and a copy button; or one line saying the documents
+    don't say, with the closest passages folded away. ``scope`` names the one document searched."""
+    where = f"<p class='askdoc-scope'>Searched only <i>{html.escape(scope)}</i>.</p>" if scope else ""
+    if not ans.found:
+        closest = "".join(
+            f"<li>{html.escape(p.title)} — {position(doc(p.doc_id).text, p.start, p.end)}: "
+            f"{shown(_snippet(p.text), is_markdown(doc(p.doc_id)))}</li>"
+            for p in ans.passages[:3]
+        )
+        folded = f"<details class='askdoc-closest'><summary>Closest passages</summary><ol>{closest}</ol></details>"
+        return f"{where}<p class='askdoc-none'><b>The documents don't say.</b></p>{folded if closest else ''}"
+    d = doc(ans.citations[0].doc_id)
+    md = is_markdown(d)
+    parts, prev = [], ans.citations[0].start
+    for k, c in enumerate(ans.citations, 1):
+        parts.append(shown(d.text[prev : c.start], md).replace("\n", " ") + _quote_html(c, md) + f" {_cite_link(n, k)}")
+        prev = c.end
+    cites = "<br>".join(
+        f"{_cite_link(n, k)} {html.escape(c.title)} — {position(d.text, c.start, c.end)}"
+        for k, c in enumerate(ans.citations, 1)
+    )
+    copy = (
+        "<button class='askdoc-copy' type='button'>Copy</button>"
+        f"<span class='askdoc-md' hidden>{inert(reply_markdown(ans, doc))}</span>"
+    )
+    quote = "".join(parts).replace("\n", " ")
+    return (
+        f"{where}<blockquote class='askdoc-quote'>“{quote}”</blockquote>"
+        f"<div class='askdoc-cites'>{cites}</div>{confidence_html(ans.confidence)}{copy}"
+    )
+
+
+def reply_markdown(ans: Answer, doc: DocLookup) -> str:
+    """What Copy puts on the clipboard: the quote, its citations and sources, in Markdown."""
+    if not ans.found:
+        return "The documents don't say."
+    d = doc(ans.citations[0].doc_id)
+    parts, prev = [], ans.citations[0].start
+    for k, c in enumerate(ans.citations, 1):
+        quote = c.quote
+        if c.answer_start is not None:
+            a, b = c.answer_start - c.start, c.answer_end - c.start
+            quote = f"{quote[:a]}**{quote[a:b]}**{quote[b:]}"
+        parts.append(d.text[prev : c.start] + quote + f" [{k}]")
+        prev = c.end
+    quote = " ".join("".join(parts).split())
+    lines = [f"> “{quote}”", ""]
+    for k, c in enumerate(ans.citations, 1):
+        source = f" ({c.source})" if c.source else ""
+        lines.append(f"[{k}] *{c.title}*{source}, {position(d.text, c.start, c.end)}")
+    return "\n".join(lines)
+
+
+def _snippet(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def word_window(text: str, lo: int, hi: int, start: int, end: int) -> tuple[int, int]:
+    """``[lo, hi)`` widened to hold ``[start, end)``, then narrowed to whole words."""
+    lo, hi = max(0, min(lo, start)), min(len(text), max(hi, end))
+    if lo > 0 and not text[lo - 1].isspace():
+        gap = re.search(r"\s", text[lo:start])
+        lo = lo + gap.end() if gap else start
+    if hi < len(text) and not text[hi].isspace():
+        cut = max(text.rfind(" ", end, hi), text.rfind("\n", end, hi))
+        hi = cut if cut >= end else end
+    return lo, hi
+
+
+def _marked(d: Document, lo: int, hi: int, c_start: int, c_end: int, quote: str, mark_id: str = "") -> str:
+    """``d.text[lo:hi]`` with the quote marked, and "…" where the text goes on."""
+    md = is_markdown(d)
+    ident = f" id='{mark_id}'" if mark_id else ""
+    return (
+        ("…" if lo > 0 else "")
+        + shown(d.text[lo:c_start], md)
+        + f"<mark{ident}>{quote}</mark>"
+        + shown(d.text[c_end:hi], md)
+        + ("…" if hi < len(d.text) else "")
+    )
+
+
+def _details(anchor: str, summary: str, body: str) -> str:
+    return (
+        f"<details id='{anchor}'><summary>{html.escape(summary)}</summary><div class='passage'>{body}</div></details>"
+    )
+
+
+def evidence_html(n: int, ans: Answer, doc: DocLookup, show_all: bool = False, visible: bool = True) -> str:
+    """Answer ``n``'s evidence: each cited passage (anchor ``ev-n-k``) with the answering
+    sentence marked and a link to the whole document there; or the closest passages."""
+    blocks = []
+    for k, c in enumerate(ans.citations, 1):
+        d = doc(c.doc_id)
+        passage = next((p for p in ans.passages if p.doc_id == c.doc_id and p.start <= c.start < p.end), None)
+        lo, hi = (passage.start, passage.end) if passage else (c.start, c.end)
+        lo, hi = word_window(d.text, min(lo, c.start - DEFAULT_CONTEXT_CHARS), max(hi, c.end + DEFAULT_CONTEXT_CHARS),
+                             c.start, c.end)  # fmt: skip
+        body = _marked(d, lo, hi, c.start, c.end, _quote_html(c, is_markdown(d)))
+        target = html.escape(f"{c.doc_id}:{c.start}:{c.end}")
+        link = f"<a class='askdoc-open' href='#document' data-target='{target}'>Open the whole document here</a>"
+        body += f"<p>{link}</p>"
+        blocks.append(_details(f"ev-{n}-{k}", f"[{k}] {c.title} — {position(d.text, c.start, c.end)}", body))
+    if show_all or not ans.found:
+        label = "Retrieved passage" if ans.found else "Closest passage"
+        for k, p in enumerate(ans.passages, 1):
+            d = doc(p.doc_id)
+            lo, hi = word_window(d.text, p.start, p.end, p.start, p.start)
+            text = ("…" if lo > 0 else "") + shown(d.text[lo:hi], is_markdown(d)) + ("…" if hi < len(d.text) else "")
+            where = f"{label} {k} — {p.title}, {position(d.text, p.start, p.end)}"
+            blocks.append(_details(f"ev-{n}-p{k}", where, text))
+    head = f"<p class='askdoc-ev-head'>Sources for answer {n}: <i>{html.escape(ans.question)}</i></p>"
+    return (
+        f"<section class='askdoc-evidence' id='ev-{n}'{'' if visible else ' hidden'}>{head}"
+        f"{''.join(blocks) or '<p>No passages.</p>'}</section>"
+    )
+
+
+def document_html(d: Document, start: int, end: int) -> str:
+    """The whole document (or a large window of it) with ``[start, end)`` marked."""
+    half = DEFAULT_DOCUMENT_VIEW_CHARS // 2
+    lo, hi = word_window(d.text, start - half, end + half, start, end)
+    byline = f" by {html.escape(d.author)}" if d.author else ""
+    body = _marked(d, lo, hi, start, end, shown(d.text[start:end], is_markdown(d)), mark_id="askdoc-doc-mark")
+    return (
+        f"<p class='askdoc-doc-head'><b>{html.escape(d.title)}</b>{byline} "
+        f"<span class='askdoc-muted'>({html.escape(d.doc_id)}, {position(d.text, start, end)})</span></p>"
+        f"<div class='askdoc-doc'>{body}</div>"
+    )
+
+
+def header_html(docs: Sequence[Document], link: str = "") -> str:
+    """What is loaded: "1 document: *Title*, by Author", then ``link``."""
+    link = f" {link}" if link else ""
+    if not docs:
+        return f"<p class='askdoc-loaded'>No documents yet: add one under <b>Documents</b>.{link}</p>"
+
+    def one(d: Document) -> str:
+        return f"<i>{html.escape(d.title)}</i>" + (f", by {html.escape(d.author)}" if d.author else "")
+
+    named = "; ".join(one(d) for d in docs[:3]) + (f"; and {len(docs) - 3} more" if len(docs) > 3 else "")
+    count = f"{len(docs)} document{'s' if len(docs) != 1 else ''}"
+    return f"<p class='askdoc-loaded'>{count}: {named}{link}</p>"
+
+
+def documents_html(docs: Sequence[Document]) -> str:
+    """The indexed documents, each with a Remove button."""
+    if not docs:
+        return "<p>No documents in the index.</p>"
+    rows = "".join(
+        f"<tr><td><b>{html.escape(d.title)}</b>{'<br>by ' + html.escape(d.author) if d.author else ''}</td>"
+        f"<td><code>{html.escape(d.doc_id)}</code></td>"
+        f"<td><button class='askdoc-remove' type='button' data-doc='{html.escape(d.doc_id)}' "
+        f"data-title='{html.escape(d.title)}'>Remove</button></td></tr>"
+        for d in docs
+    )
+    return f"<table class='askdoc-docs'><tr><th>Document</th><th>id</th><th></th></tr>{rows}</table>"
