@@ -92,3 +92,8 @@ def test_the_header_says_what_is_loaded():
     loaded = "<p class='askdoc-loaded'>1 document: <i>Brightwater Tea</i>, by Lee Park</p>"
     assert chatview.header_html([DOC]) == loaded
     assert "No documents yet" in chatview.header_html([])
+
+
+def test_a_reply_from_one_document_says_so():
+    assert "Searched only <i>Brightwater Tea</i>." in chatview.reply_html(1, FOUND, doc, scope=DOC.title)
+    assert "Searched only" not in chatview.reply_html(1, FOUND, doc)

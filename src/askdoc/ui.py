@@ -260,11 +260,14 @@ def build(app: ChatApp):
             api_visibility="private",
         )  # fmt: skip
 
-        def on_upload(path, selected, progress=gr.Progress()):  # noqa: B008 (Gradio's injection idiom)
-            message, _ = app.upload(path, progress)
-            return (message, *refresh(selected))
+        def on_upload(path, progress=gr.Progress()):  # noqa: B008 (Gradio's injection idiom)
+            message, choices = app.upload(path, progress)
+            return message, gr.Dropdown(choices=choices)  # the scope stays as it was
 
-        upload.upload(on_upload, [upload, doc], [status, *listing], api_name="upload", api_visibility="undocumented")
+        # Programs upload through /upload too: (file) -> (status, document choices).
+        upload.upload(on_upload, [upload], [status, doc], api_name="upload", api_visibility="undocumented").then(
+            refresh, [doc], listing, api_visibility="private"
+        )
         gr.api(app.api_answer, api_name="answer")
     return demo
 
