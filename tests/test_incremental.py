@@ -7,7 +7,7 @@ import pytest
 
 from askdoc import Index
 from askdoc.ingest import make_document
-from askdoc.retrieve import Lexical
+from askdoc.lexical import Lexical
 
 from .conftest import ARTICLE
 
@@ -112,3 +112,82 @@ def test_copies_of_one_text_take_one_place_among_the_passages(fresh_index):
     passages = idx.answer("When did the harbour freeze and the mines close?", k=3).passages
     assert len({p.text for p in passages}) == len(passages)  # no text twice
     assert "other" in {p.doc_id for p in passages}
+
+
+def test_lexical_rows_survive_export_and_reload():
+    grown = Lexical()
+    grown.add(TEXTS)
+    loaded = Lexical.from_arrays(*grown.export(range(len(TEXTS))))
+    loaded.add(["The harbour museum opened in 1961."])  # rows added after a load score alike
+    loaded.drop([1])
+    fresh = Lexical()
+    fresh.add([TEXTS[0], TEXTS[2], TEXTS[3], "The harbour museum opened in 1961."])
+    for query in (["harbour", "winter"], ["mine", "1961"], ["ship"]):
+        assert np.allclose(np.delete(loaded.scores(query), 1), fresh.scores(query), atol=1e-6)
+    assert loaded.df == fresh.df
+    # Exporting some rows (loaded and added alike) and keeping some of them on reload.
+    words, ptr, ids, counts = loaded.export([0, 2, 3, 4])
+    kept = Lexical.from_arrays(words, ptr, ids, counts, keep=np.array([True, False, True, True]))
+    again = Lexical()
+    again.add([TEXTS[0], TEXTS[3], "The harbour museum opened in 1961."])
+    assert np.allclose(kept.scores(["harbour", "1961"]), again.scores(["harbour", "1961"]), atol=1e-6)
+
+
+def _notes(n: int, extra: str = "") -> list:
+    return [make_document(f"Note {i}\n\n{TEXTS[i % 4]} Entry {i}.{extra}", doc_id=f"note-{i}", title=f"Note {i}")
+            for i in range(n)]  # fmt: skip
+
+
+def test_a_new_process_opens_from_the_lexical_snapshot_and_tops_it_up(tmp_path, monkeypatch):
+    """The snapshot saves re-reading and re-tokenizing every chunk, yet a document written
+    after it was saved (added, changed or removed) is never answered from stale rows."""
+    from askdoc import retrieve
+
+    monkeypatch.setattr(retrieve, "SNAPSHOT_MIN_ROWS", 0)
+    folder = tmp_path / "index"
+    writer = Index(folder)
+    writer.add_documents(_notes(6))
+    writer.add_file(ARTICLE)
+    question = "When did the copper mines close?"
+    before = writer.answer(question)  # builds the lexical index and saves its snapshot
+    snapshot = folder / "askdoc-lexical-askdoc.npz"
+    assert snapshot.is_file()
+    monkeypatch.setattr(retrieve, "SNAPSHOT_MIN_ROWS", 10**9)  # from here on, nothing saves it again
+    other = Index(folder)
+    fetched: list = []
+    real = other.store.all_chunks
+    monkeypatch.setattr(other.store, "all_chunks", lambda ids=None: fetched.append(ids) or real(ids))
+    assert other.answer(question) == before
+    assert fetched == []  # nothing came from the store: every document was in the snapshot
+    # Another writer changes one note, removes one, adds one: a new process fetches just those.
+    writer.add_documents([make_document("Note 1\n\nThe copper mines closed in 1972, not before.", doc_id="note-1",
+                                        title="Note 1")])  # fmt: skip
+    writer.remove("note-2")
+    writer.add_text("Tide Notes\n\nHigh tide at Marrow Point comes at 06:15.", doc_id="tide")
+    third = Index(folder)
+    real = third.store.all_chunks
+    monkeypatch.setattr(third.store, "all_chunks", lambda ids=None: fetched.append(sorted(ids)) or real(ids))
+    ans = third.answer(question)
+    assert fetched == [["note-1", "tide"]]
+    assert "1972" in ans.text and all(p.doc_id != "note-2" for p in ans.passages)
+    snapshot.unlink()  # the same answers as a process that built everything from the store
+    for q in (question, "When is high tide at Marrow Point?", "Where was the summit held?"):
+        assert Index(folder).answer(q) == third.answer(q)
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 not a zip", None])
+def test_a_damaged_or_foreign_snapshot_is_ignored(tmp_path, monkeypatch, damage):
+    from askdoc import retrieve
+
+    monkeypatch.setattr(retrieve, "SNAPSHOT_MIN_ROWS", 0)
+    folder = tmp_path / "index"
+    Index(folder).add_documents(_notes(4))
+    want = Index(folder).answer("What did ships from Norway bring?")
+    snapshot = folder / "askdoc-lexical-askdoc.npz"
+    if damage is None:  # another index's snapshot under this name: its origin differs
+        Index(folder, name="other").add_documents(_notes(4, " Other."))
+        Index(folder, name="other").answer("ships")
+        (folder / "askdoc-lexical-other.npz").replace(snapshot)
+    else:
+        snapshot.write_bytes(damage)
+    assert Index(folder).answer("What did ships from Norway bring?") == want

@@ -46,9 +46,9 @@ from .cues import (
     words,
 )
 from .ingest import BYLINE
+from .lexical import STOPWORDS, stem, terms, text_terms
 from .read import Reader, Reading
 from .records import Answer, Citation, Passage, Span
-from .retrieve import STOPWORDS, stem, terms, text_terms
 
 FEATURES = (
     "dense", "context", "neighbour", "lexical", "lexical_ctx", "missing", "bigram", "matched",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .retrieve import STOPWORDS
+from .lexical import STOPWORDS
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 

@@ -500,7 +500,11 @@ class Index:
 
         with self._lock:
             if self._retriever is None:
-                self._retriever = Retriever(self.store, {i: d.gen for i, d in self._stored().items()})
+                docs = self._stored()
+                # The lexical index's snapshot sits beside the embedded store (see `lexical`).
+                snapshot = self.settings.index_dir / f"askdoc-lexical-{self._name}.npz" if self.embedded else None
+                gens = {i: d.gen for i, d in docs.items()}
+                self._retriever = Retriever(self.store, gens, snapshot, self._views[1], self._name)
             return self._retriever
 
     # -- questions -----------------------------------------------------------

@@ -1,23 +1,23 @@
 """Retrieve: hybrid search, dense (Chroma) fused with BM25 by reciprocal rank.
 
-The BM25 index (`Lexical`) is built once per process from the stored chunks
-and then kept up to date as documents come and go, never rebuilt per question
-or per added document: adding one document to 10^5 chunks costs that
-document's terms. (bm25s, used before, can only index a corpus whole.)
+The BM25 index (`Lexical`) is loaded once per process from its snapshot beside
+the store, topped up from the store with the documents the snapshot lacks, and
+then kept up to date as documents come and go, never rebuilt per question or
+per added document: adding one document to 10^5 chunks costs that document's
+terms. (bm25s, used before, can only index a corpus whole.)
 """
 
 from __future__ import annotations
 
 import bisect
-import math
-import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
+from .lexical import Lexical, read_snapshot, terms, write_snapshot
 from .records import Passage
 from .store import Store, StoredChunk, chunk_key, parse_sentence_key
 
@@ -28,136 +28,10 @@ CANDIDATES_PER_PASSAGE = 4
 #: With copies of one text crowding a ranking, it asks for up to this many times more.
 MAX_WIDEN = 4
 
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have
-    having he her here hers herself him himself his how i if in into is it its itself just me more most my
-    myself no nor not now of off on once only or other our ours ourselves out over own same she should so
-    some such than that the their theirs them themselves then there these they this those through to too
-    under until up very was we were what when where which while who whom why will with would you your
-    yours yourself yourselves s t don also""".split()
-)
-_WORD = re.compile(r"\w+", re.UNICODE)
 _QUERIES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="askdoc-query")
-
-
-_STEMS: dict[str, str] = {}
-
-
-def stem(word: str) -> str:
-    """A light suffix stripper: enough to match 'members'/'member', 'hosted'/'hosts'."""
-    got = _STEMS.get(word)
-    if got is not None:
-        return got
-    got = word
-    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            got = word[: len(word) - len(suffix)] + keep
-            break
-    if len(_STEMS) < 500_000:  # a vocabulary, not a leak: words repeat
-        _STEMS[word] = got
-    return got
-
-
-def terms(text: str) -> list[str]:
-    """Lower-cased, stemmed content words."""
-    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
-
-
-@lru_cache(maxsize=1 << 16)
-def text_terms(text: str) -> tuple[str, ...]:
-    """`terms` of a document's sentence, remembered: the same sentences come back
-    question after question."""
-    return tuple(terms(text))
-
-
-class Lexical:
-    """BM25 over rows that can be appended and dropped (Lucene's variant, as bm25s scores it).
-
-    Postings are per term: the rows holding it and how often. A dropped row
-    stays in the postings but scores nothing; once half the rows are dead the
-    postings are compacted.
-    """
-
-    K1, B = 1.5, 0.75
-
-    def __init__(self) -> None:
-        self.df: dict[str, int] = {}  # live rows holding each term
-        self._post: dict[str, list[tuple[int, int]]] = {}
-        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # postings as arrays, built lazily
-        self._length: list[int] = []
-        self._lengths: np.ndarray | None = None
-        self._terms: list[dict[str, int] | None] = []  # per row; None once dropped
-        self._alive = np.zeros(0, dtype=bool)
-        self.n = 0  # live rows
-        self._total = 0  # live rows' summed lengths
-
-    def add(self, texts: Sequence[str]) -> None:
-        """Append rows, numbered on from the last one."""
-        for text in texts:
-            counts: dict[str, int] = {}
-            for t in terms(text):
-                counts[t] = counts.get(t, 0) + 1
-            row = len(self._terms)
-            for t, c in counts.items():
-                self._post.setdefault(t, []).append((row, c))
-                self.df[t] = self.df.get(t, 0) + 1
-                self._arrays.pop(t, None)
-            self._terms.append(counts)
-            length = sum(counts.values())
-            self._length.append(length)
-            self.n += 1
-            self._total += length
-        self._alive = np.concatenate([self._alive, np.ones(len(texts), dtype=bool)])
-
-    def drop(self, rows: Sequence[int]) -> None:
-        for row in rows:
-            counts = self._terms[row]
-            if counts is None:
-                continue
-            for t in counts:
-                self.df[t] -= 1
-                if not self.df[t]:
-                    del self.df[t]
-            self._terms[row] = None
-            self._alive[row] = False
-            self.n -= 1
-            self._total -= self._length[row]
-
-    def dead(self) -> int:
-        return len(self._terms) - self.n
-
-    def idf(self, term: str) -> float:
-        """Smoothed inverse document frequency; unseen terms score highest (answer features)."""
-        return math.log(1.0 + (max(1, self.n) + 1) / (self.df.get(term, 0) + 0.5))
-
-    def scores(self, query: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
-        """BM25 score of every row (dead ones 0); with ``rows``, only those rows can score."""
-        out = np.zeros(len(self._terms), dtype=np.float32)
-        if not self.n:
-            return out
-        avgdl = self._total / self.n
-        if self._lengths is None or len(self._lengths) != len(self._length):
-            self._lengths = np.asarray(self._length, dtype=np.float32)
-        lengths = self._lengths
-        for t in set(query):
-            df = self.df.get(t)
-            if not df:
-                continue
-            if t not in self._arrays:
-                pairs = np.asarray(self._post[t], dtype=np.int64)
-                self._arrays[t] = (pairs[:, 0], pairs[:, 1].astype(np.float32))
-            where, tf = self._arrays[t]
-            idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
-            norm = tf + self.K1 * (1 - self.B + self.B * lengths[where] / avgdl)
-            out[where] += idf * tf / norm  # a term lists each row once, so no np.add.at
-        if self.n < len(self._terms):  # some rows were dropped
-            out *= self._alive
-        if rows is not None:
-            keep = np.zeros_like(out)
-            keep[rows] = 1.0
-            out *= keep
-        return out
+#: A process that fetched at least this many rows from the store (and a tenth of all)
+#: saves the lexical snapshot, so that the next process need not.
+SNAPSHOT_MIN_ROWS = 1000
 
 
 class Retriever:
@@ -169,14 +43,71 @@ class Retriever:
     process adds and removes documents.
     """
 
-    def __init__(self, store: Store, gens: dict[str, str]):
+    def __init__(
+        self,
+        store: Store,
+        gens: dict[str, str],
+        snapshot: Path | None = None,
+        texts: Mapping[str, str] | None = None,
+        origin: str = "",
+    ):
+        """``snapshot``: where the lexical index is saved (None: not at all); ``texts``: each
+        document's text, which a snapshot's chunks are cut from; ``origin``: which store."""
         self.store = store
         self.gens = dict(gens)
+        self._snapshot, self._origin = snapshot, origin
         # Held while the in-memory rows change or are read; Chroma is queried outside it.
         self._guard = threading.Lock()
-        self._reset([r for r in store.all_chunks() if self.current(r[2])])
+        saved = self._load(texts or {}) if snapshot else None
+        if saved is None:
+            rows = [r for r in store.all_chunks() if self.current(r[2])]
+            self._reset(rows)
+        else:
+            # Only the documents written since the snapshot come from the store.
+            missing = [d for d in self.gens if saved.get(d) != self.gens[d]]
+            rows = [r for r in store.all_chunks(missing) if self.current(r[2])] if missing else []
+            self._append(rows)
+        self._unsaved = len(rows)
+        self._save_if_due()
 
-    def _reset(self, rows: list[StoredChunk]) -> None:
+    def _load(self, texts: Mapping[str, str]) -> dict[str, str] | None:
+        """Rows from the snapshot, where its documents' generations are current; returns
+        the generations it held (None when there is no usable snapshot)."""
+        got = read_snapshot(self._snapshot)
+        if got is None or got[0].get("origin") != self._origin:
+            return None
+        header, arrays = got
+        saved = header["gens"]
+        keep = np.asarray([saved.get(m["doc_id"]) == self.gens.get(m["doc_id"]) and m["doc_id"] in texts
+                           for m in header["metas"]], dtype=bool)  # fmt: skip
+        rows = [
+            (cid, texts[m["doc_id"]][int(m["start"]) : int(m["end"])], m)
+            for cid, m, k in zip(header["ids"], header["metas"], keep)
+            if k
+        ]
+        self._reset(rows, Lexical.from_arrays(header["words"], **arrays, keep=keep))
+        return {d: g for d, g in saved.items() if d in self._doc_rows}
+
+    def _save_if_due(self) -> None:
+        """Save the snapshot once a tenth of the rows (and `SNAPSHOT_MIN_ROWS`) are not in it.
+        It is a cache: a folder that cannot be written just goes without."""
+        if self._snapshot is None or self._unsaved < max(SNAPSHOT_MIN_ROWS, self.lexical.n // 10):
+            return
+        live = sorted(self._row.values())
+        header = {
+            "origin": self._origin,
+            "gens": {d: self.gens[d] for d in self._doc_rows},
+            "ids": [self.ids[r] for r in live],
+            "metas": [self.metas[r] for r in live],
+        }
+        try:
+            write_snapshot(self._snapshot, header, self.lexical, live)
+        except OSError:
+            return
+        self._unsaved = 0
+
+    def _reset(self, rows: list[StoredChunk], lexical: Lexical | None = None) -> None:
+        """Start over from ``rows`` (already in ``lexical``, when given)."""
         self.ids: list[str] = []
         self._texts: list[str] = []
         self.metas: list[dict] = []
@@ -189,10 +120,10 @@ class Retriever:
         # Per document, built when first needed: its chunk rows in order and where each ends
         # (in sentences), to find the first chunk holding a sentence.
         self._chunk_ends: dict[str, tuple[list[int], list[int]]] = {}
-        self.lexical = Lexical()
-        self._append(rows)
+        self.lexical = lexical or Lexical()
+        self._append(rows, indexed=lexical is not None)
 
-    def _append(self, rows: Sequence[StoredChunk]) -> None:
+    def _append(self, rows: Sequence[StoredChunk], indexed: bool = False) -> None:
         for cid, text, meta in rows:
             row = len(self.ids)
             self.ids.append(cid)
@@ -203,7 +134,8 @@ class Retriever:
             for role in str(meta.get("roles", "")).split():
                 self._role_rows.setdefault(role, {}).setdefault(meta["doc_id"], []).append(row)
             self._canonical.setdefault(text, row)
-        self.lexical.add([text for _, text, _ in rows])
+        if not indexed:
+            self.lexical.add([text for _, text, _ in rows])
 
     def update(self, gens: dict[str, str], rows: Sequence[StoredChunk]) -> None:
         """Documents were written (``rows``: their new chunks) or removed (absent from ``gens``)."""
@@ -224,11 +156,16 @@ class Retriever:
                     del self._canonical[text]
             for by_doc in self._role_rows.values():
                 by_doc.pop(doc_id, None)
-        self._append([r for r in rows if self.current(r[2])])
+        fresh = [r for r in rows if self.current(r[2])]
+        self._append(fresh)
+        self._unsaved += len(fresh)
         if self.lexical.dead() > max(1000, self.lexical.n):
-            # Mostly dead rows: renumber the live ones (rare, so amortised cheap).
+            # Mostly dead rows: renumber the live ones (rare, so amortised cheap; no re-tokenizing).
             live = sorted(self._row.values())
-            self._reset([(self.ids[i], self._texts[i], self.metas[i]) for i in live])
+            words, ptr, ids, counts = self.lexical.export(live)
+            rows = [(self.ids[i], self._texts[i], self.metas[i]) for i in live]
+            self._reset(rows, Lexical.from_arrays(words, ptr, ids, counts))
+        self._save_if_due()
 
     @property
     def idf(self) -> Callable[[str], float]:
