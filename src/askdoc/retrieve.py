@@ -81,8 +81,8 @@ class Retriever:
         keep = np.asarray([saved.get(m["doc_id"]) == self.gens.get(m["doc_id"]) and m["doc_id"] in texts
                            for m in header["metas"]], dtype=bool)  # fmt: skip
         rows = [
-            (cid, texts[m["doc_id"]][int(m["start"]) : int(m["end"])], m)
-            for cid, m, k in zip(header["ids"], header["metas"], keep)
+            (chunk_key(m["doc_id"], m["gen"], m["index"]), texts[m["doc_id"]][m["start"] : m["end"]], m)
+            for m, k in zip(header["metas"], keep)
             if k
         ]
         self._reset(rows, Lexical.from_arrays(header["words"], **arrays, keep=keep))
@@ -97,7 +97,6 @@ class Retriever:
         header = {
             "origin": self._origin,
             "gens": {d: self.gens[d] for d in self._doc_rows},
-            "ids": [self.ids[r] for r in live],
             "metas": [self.metas[r] for r in live],
         }
         try:
