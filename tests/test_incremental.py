@@ -148,10 +148,10 @@ def test_a_new_process_opens_from_the_lexical_snapshot_and_tops_it_up(tmp_path, 
     writer = Index(folder)
     writer.add_documents(_notes(6))
     writer.add_file(ARTICLE)
-    question = "When did the copper mines close?"
-    before = writer.answer(question)  # builds the lexical index and saves its snapshot
     snapshot = folder / "askdoc-lexical-askdoc.npz"
-    assert snapshot.is_file()
+    assert snapshot.is_file()  # the writer saved it: no process has asked anything yet
+    question = "When did the copper mines close?"
+    before = writer.answer(question)
     monkeypatch.setattr(retrieve, "SNAPSHOT_MIN_ROWS", 10**9)  # from here on, nothing saves it again
     other = Index(folder)
     fetched: list = []

@@ -351,6 +351,10 @@ class Index:
                     for r in rows
                 }
                 self._changed(stored, written)
+        if self.embedded and self._retriever is None:
+            # A writer keeps the lexical snapshot current (it tokenizes only what it wrote),
+            # so that the next process to open the index need not read every chunk.
+            self._get_retriever()
         return [results[d.doc_id] for d in placed]
 
     def _changes(

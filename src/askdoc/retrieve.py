@@ -29,7 +29,7 @@ CANDIDATES_PER_PASSAGE = 4
 MAX_WIDEN = 4
 
 _QUERIES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="askdoc-query")
-#: A process that fetched at least this many rows from the store (and a tenth of all)
+#: A process that fetched at least this many rows from the store (and a quarter of all)
 #: saves the lexical snapshot, so that the next process need not.
 SNAPSHOT_MIN_ROWS = 1000
 
@@ -89,9 +89,9 @@ class Retriever:
         return {d: g for d, g in saved.items() if d in self._doc_rows}
 
     def _save_if_due(self) -> None:
-        """Save the snapshot once a tenth of the rows (and `SNAPSHOT_MIN_ROWS`) are not in it.
+        """Save the snapshot once a quarter of the rows (and `SNAPSHOT_MIN_ROWS`) are not in it.
         It is a cache: a folder that cannot be written just goes without."""
-        if self._snapshot is None or self._unsaved < max(SNAPSHOT_MIN_ROWS, self.lexical.n // 10):
+        if self._snapshot is None or self._unsaved < max(SNAPSHOT_MIN_ROWS, self.lexical.n // 4):
             return
         live = sorted(self._row.values())
         header = {
