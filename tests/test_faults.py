@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -204,32 +205,53 @@ def test_a_writer_embeds_before_it_takes_the_lock(tmp_path):
     assert "1990" in idx.answer("When was the beta unit built?").text
 
 
-def test_a_read_only_index_is_a_clear_error_and_stays_where_it_is(tmp_path):
-    """A read-only folder (a read-only volume, another user's index). Tests run as root,
-    whom file modes do not stop, so the commands run without root's capabilities
-    (setpriv), which makes `chmod a-w` binding as it is for any other user."""
+def test_a_read_only_index_answers_and_refuses_changes(tmp_path):
+    """A read-only folder (a read-only volume, another user's index) still answers, from a
+    private copy (Chroma's embedded store writes even to read); a change is a one-line error.
+    Tests run as root, whom file modes do not stop, so the commands run without root's
+    capabilities (setpriv), which makes `chmod a-w` binding as it is for any other user."""
     import shutil
 
     if os.geteuid() == 0 and not shutil.which("setpriv"):
         pytest.skip("running as root without setpriv: cannot make a folder read-only")
     folder = tmp_path / "index"
     assert run_cli("index", "--index-dir", str(folder)).returncode == 0
+    before = sorted((p.relative_to(folder), p.stat().st_mtime_ns) for p in folder.rglob("*"))
     subprocess.run(["chmod", "-R", "a-w", str(folder)], check=True)
     as_user = ["setpriv", "--bounding-set=-all", "--inh-caps=-all"] if os.geteuid() == 0 else []
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*as_user, sys.executable, "-m", "askdoc.cli", *args, "--index-dir", str(folder)],
+                              capture_output=True, text=True, timeout=120, cwd=ROOT)  # fmt: skip
+
     try:
-        for args in (["docs"], ["ask", "Who is the chairman of NAM?"], ["index"]):
-            done = subprocess.run(
-                [*as_user, sys.executable, "-m", "askdoc.cli", *args, "--index-dir", str(folder)],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                cwd=ROOT,
-            )
-            # The embedded Chroma store writes its database on opening, so it cannot read
-            # a read-only folder: a one-line error, and the index is not taken for damaged.
-            assert done.returncode == 4, done.stderr
-            assert "read-only" in done.stderr and "internal error" not in done.stderr
-            assert len(done.stderr.strip().splitlines()) == 1
+        docs = cli("docs")
+        assert docs.returncode == 0 and "azerbaijan-leads-nam" in docs.stdout, docs.stderr
+        ask = cli("ask", "Who is the chairman of NAM?")
+        assert ask.returncode == 0 and "Ilham Aliyev" in ask.stdout, ask.stderr
+        done = cli("remove", "azerbaijan-leads-nam")
+        assert done.returncode == 4, done.stderr
+        assert "not writable" in done.stderr and "internal error" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
         assert not [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
+        assert sorted((p.relative_to(folder), p.stat().st_mtime_ns) for p in folder.rglob("*")) == before
     finally:
         subprocess.run(["chmod", "-R", "u+w", str(folder)], check=True)
+
+
+def test_a_read_only_index_copy_follows_its_owners_changes(tmp_path, monkeypatch):
+    """A reader of a read-only index answers from a private copy; when the folder's owner
+    changes the index, the reader copies it again before its next answer (never stale)."""
+    from askdoc import Index
+    from askdoc import index as index_module
+
+    folder = tmp_path / "index"
+    owner = Index(folder)
+    owner.add_text("Tide Tables\n\nHigh tide at Marrow Point comes at 06:15 on weekdays.", doc_id="tide")
+    monkeypatch.setattr(index_module, "_writable", lambda f: Path(f) != folder)  # read-only, for this reader
+    reader = Index(folder)
+    assert reader._store_dir != folder and "06:15" in reader.answer("When is high tide at Marrow Point?").text
+    owner.add_text("Tide Tables\n\nHigh tide at Marrow Point comes at 07:45 on weekdays.", doc_id="tide")
+    assert "07:45" in reader.answer("When is high tide at Marrow Point?").text
+    with pytest.raises(index_module.IndexReadOnly):
+        reader.remove("tide")

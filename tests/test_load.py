@@ -100,22 +100,24 @@ TIDE = {
     "B": "Tide Tables\n\nHigh tide at Marrow Point comes at 07:45 on weekdays, after the new breakwater.\n",
 }
 WRITER = """
-import sys, time
+import os, sys, time
 from askdoc import Index
 idx = Index(sys.argv[1])
-for cycle in range(4):
+cycles = 0
+while not os.path.exists(sys.argv[4]) and cycles < 60:  # until the clients are done (bounded)
     for version in ("A", "B"):
         idx.add_text(sys.argv[2 if version == "A" else 3], doc_id="tide", title="Tide Tables")
-        time.sleep(0.5)
+        time.sleep(0.3)
     idx.remove("tide")
-    time.sleep(0.5)
-print("writer done")
+    time.sleep(0.3)
+    cycles += 1
+print(f"writer done: {cycles} cycles")
 """
 
 
 def test_clients_see_only_committed_states_while_a_writer_works(app, tmp_path):
-    """16 clients ask until another process has re-indexed and removed a document four
-    times: every answer comes from a committed state (old text, new text, or gone)."""
+    """32 clients ask 10 questions each while another process re-indexes and removes a
+    document throughout: every answer comes from a committed state (old text, new text, or gone)."""
     import os
     import subprocess
     import sys
@@ -128,8 +130,9 @@ def test_clients_see_only_committed_states_while_a_writer_works(app, tmp_path):
     article_q = QUESTIONS[:5]
     expected = {q: _key(single.predict(q, api_name="/answer")) for q in article_q}
     index_dir = app["index_dir"]
+    stop = tmp_path / "stop"
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(index_dir), TIDE["A"], TIDE["B"]],
+        [sys.executable, "-c", WRITER, str(index_dir), TIDE["A"], TIDE["B"], str(stop)],
         cwd=ROOT, env=os.environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     errors: list[str] = []
@@ -140,9 +143,11 @@ def test_clients_see_only_committed_states_while_a_writer_works(app, tmp_path):
 
     def user(n: int) -> None:
         client = Client(app["url"], verbose=False)
-        i = 0
-        while writer.poll() is None and time.monotonic() < deadline:
-            i += 1
+        for i in range(1, len(QUESTIONS) + 1):
+            if time.monotonic() > deadline:
+                with lock:
+                    errors.append(f"client {n}: out of time")
+                return
             q = "When is high tide at Marrow Point?" if i % 2 else article_q[(n + i) % len(article_q)]
             got = _ask(client, q, n, errors, lock)
             if got is None:
@@ -159,11 +164,15 @@ def test_clients_see_only_committed_states_while_a_writer_works(app, tmp_path):
                         errors.append(f"client {n}: a quote from no committed version: {got['text']!r}")
                     seen.add(state or "?")
 
-    with ThreadPoolExecutor(16) as pool:
-        for f in [pool.submit(user, n) for n in range(16)]:
+    time.sleep(1.0)  # the writer is at work before the first question
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        for f in [pool.submit(user, n) for n in range(CLIENTS)]:
             f.result(timeout=260)
+    writing = writer.poll() is None  # still at work when the last answer came
+    stop.touch()
     out, err = writer.communicate(timeout=240)
     assert writer.returncode == 0 and "writer done" in out, err
-    assert errors == []
+    assert writing and errors == []
+    assert len(answered) == CLIENTS * len(QUESTIONS)
     assert seen, "no client ever saw the writer's document"
-    print(f"\nwriter load: {len(answered)} answers, 0 errors, versions seen {sorted(seen)}")
+    print(f"\nwriter load: {len(answered)} answers, 0 errors, versions seen {sorted(seen)}, {out.strip()}")

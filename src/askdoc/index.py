@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
+import shutil
+import tempfile
 import threading
 import unicodedata
 import uuid
@@ -108,6 +111,9 @@ class Index:
         self.embedded = not self.settings.chroma_url
         self._name = name
         self._origin = ""  # the embedded client's `client_origin`
+        # Where the embedded client reads: the index folder, or a private copy of a read-only one.
+        self._store_dir = self.settings.index_dir
+        self._copied = ""  # the stamp the index folder had when it was copied
         try:
             self.store = self._open_store()
         except StoreError as exc:
@@ -169,23 +175,22 @@ class Index:
         """The embedded store; None when it lacks this index's collections and ``create`` is False."""
         folder = self.settings.index_dir
         stamp = self._read_stamp()  # before the client opens: a client opened now has read all so far
+        if not create and self._store_dir == folder and not _writable(folder):
+            # Chroma's embedded store writes its database on opening, even to read: a read-only
+            # folder (a mounted volume, another user's index) answers from a private copy.
+            self._store_dir, self._copied = _private_copy(folder), stamp
         try:
-            client = open_client(folder, "", self.settings.chroma_timeout)
+            client = open_client(self._store_dir, "", self.settings.chroma_timeout)
             if not create and not Store.exists(client, self._name):
                 return None
             store = Store(client, prefix=self._name)
         except StoreError as exc:
-            # Chroma's embedded store writes its database on opening, even to read, so it
-            # cannot open a read-only folder; say so rather than call the index damaged
-            # (which would move it aside to rebuild it).
-            if "readonly database" in str(exc) or not _writable(folder):
-                forget_client(folder)
-                raise IndexReadOnly(
-                    f"the index at {folder} is read-only, and the embedded Chroma store cannot open a read-only "
-                    "folder: copy it somewhere writable (cp -r) and point --index-dir or ASKDOC_INDEX_DIR there"
-                ) from None
+            # Say so rather than call the index damaged (which would move it aside to rebuild it).
+            if "readonly database" in str(exc) or not _writable(self._store_dir):
+                forget_client(self._store_dir)
+                raise IndexReadOnly(f"the index at {folder} cannot be changed: its folder is not writable") from None
             raise
-        self._origin = client_origin(folder)
+        self._origin = client_origin(self._store_dir)
         with _client_lock:
             _client_seen.setdefault(self._origin, stamp)
         return store
@@ -221,6 +226,8 @@ class Index:
         """One writer at a time: threads through a lock, processes through the lock file.
         It starts from what the last writer committed and, when it changed the store,
         leaves a new stamp for the readers."""
+        if self._store_dir != self.settings.index_dir:  # answering from a copy of a read-only folder
+            raise IndexReadOnly(f"the index at {self.settings.index_dir} cannot be changed: its folder is not writable")
         with self._lock, self._process_lock():
             self._sync()
             self._touched, done = False, False
@@ -276,10 +283,17 @@ class Index:
 
     def _catch_up_client(self, stamp: str) -> None:
         """Use a Chroma client that has seen the change ``stamp`` names (see `_client_seen`)."""
-        folder = self.settings.index_dir
+        folder = self._store_dir
+        copied = folder != self.settings.index_dir
         with _client_lock:
             current = client_origin(folder)
-            if stamp.rpartition(" ")[2] != current and _client_seen.get(current) != stamp:
+            if copied and stamp != self._copied:
+                # A private copy of a read-only index (see `_open_embedded`) that its owner changed since.
+                forget_client(folder)
+                shutil.rmtree(folder.parent, ignore_errors=True)
+                folder, self._copied = _private_copy(self.settings.index_dir), stamp
+                self._store_dir, self._origin = folder, ""  # a new client, whatever its count
+            elif not copied and stamp.rpartition(" ")[2] != current and _client_seen.get(current) != stamp:
                 forget_client(folder)  # written through another client: the next one reads the folder afresh
             client = open_client(folder, "", self.settings.chroma_timeout)  # the one this process shares
             current = client_origin(folder)
@@ -556,6 +570,22 @@ class Index:
                 )
             )
         return out
+
+
+def _private_copy(folder: Path) -> Path:
+    """A copy of a read-only index folder in a temporary folder removed at exit."""
+    tmp = Path(tempfile.mkdtemp(prefix="askdoc-readonly-"))
+    atexit.register(shutil.rmtree, tmp, True)
+    try:
+        # Plain file copies: the folder's read-only modes must not come along.
+        copy = Path(shutil.copytree(folder, tmp / "index", ignore=shutil.ignore_patterns(LOCK_FILE),
+                                    copy_function=shutil.copyfile))  # fmt: skip
+        for path in [copy, *copy.rglob("*")]:
+            if path.is_dir():
+                path.chmod(0o700)
+        return copy
+    except OSError as exc:
+        raise IndexReadOnly(f"the index at {folder} is read-only and could not be copied to read it: {exc}") from None
 
 
 def _writable(folder: Path) -> bool:

@@ -193,6 +193,10 @@ _HTML_DROP = frozenset(
 _HTML_CONTENT = frozenset(("article", "main"))
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _SPACES = re.compile(r"[^\S\n]+")
+#: Element nesting kept as written (as browsers' parsers cap it); deeper tags are flattened.
+MAX_HTML_DEPTH = 512
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>")
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 
 
 def _html_text(html: str) -> tuple[str, str]:
@@ -200,7 +204,7 @@ def _html_text(html: str) -> tuple[str, str]:
     elements, line breaks at ``<br>`` and `` | `` between table cells; the title."""
     from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-    tree = HTMLParser(html)
+    tree = HTMLParser(_flatten_deep(html))
     title_node = tree.css_first("title") or tree.css_first("h1")
     title = " ".join(title_node.text().split()) if title_node else ""
     mains = tree.css("main")
@@ -212,6 +216,25 @@ def _html_text(html: str) -> tuple[str, str]:
     if title and (not paragraphs or paragraphs[0] != title):
         paragraphs.insert(0, title)
     return "\n\n".join(paragraphs), title
+
+
+def _flatten_deep(html: str) -> str:
+    """``html`` with the tags nested deeper than `MAX_HTML_DEPTH` replaced by spaces, their
+    text kept in place. The parser's time grows with the square of the nesting depth (a
+    page of 40,000 nested ``<div>``s took 3 s); browsers cap the depth too."""
+    if html.count("<") < MAX_HTML_DEPTH:
+        return html  # too few tags to nest that deep
+    out, at, depth = [], 0, 0
+    for tag in _TAG.finditer(html):
+        closing, name = tag.group(1), tag.group(2).lower()
+        if name in _VOID or tag.group(0).endswith("/>"):
+            continue
+        deep = depth >= MAX_HTML_DEPTH if not closing else depth > MAX_HTML_DEPTH
+        depth = max(0, depth - 1) if closing else depth + 1
+        if deep:
+            out += [html[at : tag.start()], " "]
+            at = tag.end()
+    return "".join(out) + html[at:] if out else html
 
 
 def _walk(root) -> list[str]:
