@@ -9,8 +9,10 @@ terms. (bm25s, used before, can only index a corpus whole.)
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +34,15 @@ _QUERIES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="askdoc-query")
 #: A process that fetched at least this many rows from the store (and a quarter of all)
 #: saves the lexical snapshot, so that the next process need not.
 SNAPSHOT_MIN_ROWS = 1000
+#: Retrievers holding rows their snapshot lacks: a process saves them as it exits, so that
+#: a bulk `askdoc index` leaves a snapshot that the next process opens whole.
+_UNSAVED: weakref.WeakSet[Retriever] = weakref.WeakSet()
+
+
+@atexit.register
+def _save_unsaved() -> None:
+    for retriever in list(_UNSAVED):
+        retriever.save()
 
 
 class Retriever:
@@ -88,10 +99,13 @@ class Retriever:
         self._reset(rows, Lexical.from_arrays(header["words"], **arrays, keep=keep))
         return {d: g for d, g in saved.items() if d in self._doc_rows}
 
-    def _save_if_due(self) -> None:
-        """Save the snapshot once a quarter of the rows (and `SNAPSHOT_MIN_ROWS`) are not in it.
-        It is a cache: a folder that cannot be written just goes without."""
-        if self._snapshot is None or self._unsaved < max(SNAPSHOT_MIN_ROWS, self.lexical.n // 4):
+    def _save_if_due(self, force: bool = False) -> None:
+        """Save the snapshot once a quarter of the rows (and `SNAPSHOT_MIN_ROWS`) are not in it,
+        or, with ``force``, any. It is a cache: a folder that cannot be written goes without."""
+        if self._snapshot is None or not self._unsaved:
+            return
+        _UNSAVED.add(self)  # saved at exit at the latest
+        if not force and self._unsaved < max(SNAPSHOT_MIN_ROWS, self.lexical.n // 4):
             return
         live = sorted(self._row.values())
         header = {
@@ -104,6 +118,12 @@ class Retriever:
         except OSError:
             return
         self._unsaved = 0
+        _UNSAVED.discard(self)
+
+    def save(self) -> None:
+        """Save the snapshot now, if it lacks any row."""
+        with self._guard:
+            self._save_if_due(force=True)
 
     def _reset(self, rows: list[StoredChunk], lexical: Lexical | None = None) -> None:
         """Start over from ``rows`` (already in ``lexical``, when given)."""
