@@ -191,3 +191,17 @@ def test_a_damaged_or_foreign_snapshot_is_ignored(tmp_path, monkeypatch, damage)
     else:
         snapshot.write_bytes(damage)
     assert Index(folder).answer("What did ships from Norway bring?") == want
+
+
+def test_flush_leaves_a_snapshot_that_a_new_process_reads_whole(tmp_path, monkeypatch):
+    from askdoc import retrieve
+
+    monkeypatch.setattr(retrieve, "SNAPSHOT_MIN_ROWS", 10**9)  # never saved on its own here
+    folder = tmp_path / "index"
+    writer = Index(folder)
+    writer.add_documents(_notes(5))
+    assert not (folder / "askdoc-lexical-askdoc.npz").exists()
+    writer.flush()
+    reader = Index(folder)
+    monkeypatch.setattr(reader.store, "all_chunks", lambda ids=None: pytest.fail(f"read chunks of {ids}"))
+    assert "timber" in reader.answer("What did ships from Norway bring?").text

@@ -237,6 +237,7 @@ def _scales(folder: Path, url: str, corpus, embedder: CachingEmbedder, options: 
                     break
             added += sum(r.chunks for r in idx.add_documents(batch))
         fill = time.perf_counter() - started
+        idx.flush()  # as a finished `askdoc index` leaves it
         say(f"  {'server' if url else 'embedded'}: {have:,} chunks; probing")
         probe = _probe(folder, url, "bench", options.questions, new_doc=corpus[0].text)
         size = _folder_mb(folder if not url else folder.parent / "chroma")

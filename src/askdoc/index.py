@@ -437,6 +437,12 @@ class Index:
             self.store.delete_document(doc_id)
             self._changed({doc_id: None}, [])
 
+    def flush(self) -> None:
+        """Save the lexical snapshot now if it lacks rows this process holds (a process does
+        it as it exits): the next process to open the index then reads no chunk."""
+        if self._retriever is not None:
+            self._retriever.save()
+
     def documents(self) -> list[Document]:
         """The indexed documents, by doc_id."""
         return [d.document for d in self._stored().values()]
