@@ -189,13 +189,14 @@ def _cold_stages(index_dir: str) -> dict:
 
 def _indexing(folder: Path, corpus, embedder: CachingEmbedder) -> dict:
     """The whole indexing path beside raw ``model.encode`` on the same chunk texts."""
+    from . import prepare
     from .index import Index
     from .ingest import make_document
 
     idx = Index(folder, name="throughput")
     idx.embedder = embedder
     docs = [make_document(d.text, doc_id=d.doc_id, title=d.title) for d in corpus]
-    texts = [c.text for d in docs for c in idx._split(d)[0]]
+    texts = [c.text for d in docs for c in prepare.split(d, idx.settings, idx.embedder)[0]]
     model = embedder.inner.model
     model.encode(texts[:8], batch_size=embedder.batch_size)  # warm
     started = time.perf_counter()
@@ -258,9 +259,11 @@ _CHUNK_COUNTS: dict[str, int] = {}
 def _chunks_of(idx, text: str) -> int:
     """How many chunks a text makes (each copy makes the same)."""
     if text not in _CHUNK_COUNTS:
+        from . import prepare
         from .ingest import make_document
 
-        _CHUNK_COUNTS[text] = len(idx._split(make_document(text, doc_id="x", title=""))[0])
+        doc = make_document(text, doc_id="x", title="")
+        _CHUNK_COUNTS[text] = len(prepare.split(doc, idx.settings, idx.embedder)[0])
     return _CHUNK_COUNTS[text]
 
 

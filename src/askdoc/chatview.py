@@ -171,7 +171,7 @@ def _details(anchor: str, summary: str, body: str) -> str:
     )
 
 
-def evidence_html(n: int, ans: Answer, doc: DocLookup, show_all: bool = False, visible: bool = True) -> str:
+def evidence_html(n: int, ans: Answer, doc: DocLookup, show_all: bool = False) -> str:
     """Answer ``n``'s evidence: each cited passage (anchor ``ev-n-k``) with the answering
     sentence marked and a link to the whole document there; or the closest passages."""
     blocks = []
@@ -195,10 +195,7 @@ def evidence_html(n: int, ans: Answer, doc: DocLookup, show_all: bool = False, v
             where = f"{label} {k} — {p.title}, {position(d.text, p.start, p.end)}"
             blocks.append(_details(f"ev-{n}-p{k}", where, text))
     head = f"<p class='askdoc-ev-head'>Sources for answer {n}: <i>{html.escape(ans.question)}</i></p>"
-    return (
-        f"<section class='askdoc-evidence' id='ev-{n}'{'' if visible else ' hidden'}>{head}"
-        f"{''.join(blocks) or '<p>No passages.</p>'}</section>"
-    )
+    return f"<section class='askdoc-evidence' id='ev-{n}'>{head}{''.join(blocks) or '<p>No passages.</p>'}</section>"
 
 
 def document_html(d: Document, start: int, end: int) -> str:

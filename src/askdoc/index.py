@@ -37,7 +37,7 @@ from .errors import (
 )
 from .ingest import make_document, read_file
 from .read import Reader
-from .records import Answer, Chunk, Document, IndexResult, Passage, Span
+from .records import Answer, Document, IndexResult, Passage
 from .store import (
     DocumentRows,
     Store,
@@ -188,7 +188,7 @@ class Index:
             # Say so rather than call the index damaged (which would move it aside to rebuild it).
             if "readonly database" in str(exc) or not _writable(self._store_dir):
                 forget_client(self._store_dir)
-                raise IndexReadOnly(f"the index at {folder} cannot be changed: its folder is not writable") from None
+                raise _read_only(folder) from None
             raise
         self._origin = client_origin(self._store_dir)
         with _client_lock:
@@ -213,9 +213,7 @@ class Index:
             raise StoreError(f"another askdoc process has been writing {folder} for 10 minutes") from None
         except OSError as exc:
             # A read-only volume or another user's folder: the lock file cannot be made.
-            raise IndexReadOnly(
-                f"the index at {folder} cannot be changed: its folder is not writable ({exc.strerror or exc})"
-            ) from None
+            raise _read_only(folder, exc) from None
         try:
             yield
         finally:
@@ -227,7 +225,7 @@ class Index:
         It starts from what the last writer committed and, when it changed the store,
         leaves a new stamp for the readers."""
         if self._store_dir != self.settings.index_dir:  # answering from a copy of a read-only folder
-            raise IndexReadOnly(f"the index at {self.settings.index_dir} cannot be changed: its folder is not writable")
+            raise _read_only(self.settings.index_dir)
         with self._lock, self._process_lock():
             self._sync()
             self._touched, done = False, False
@@ -425,9 +423,6 @@ class Index:
             out.append(doc if doc_id == doc.doc_id else replace(doc, doc_id=doc_id))
         return out
 
-    def _split(self, doc: Document) -> tuple[list[Chunk], list[str], list[tuple[Span, int]]]:
-        return prepare.split(doc, self.settings, self.embedder)
-
     def remove(self, doc_id: str) -> None:
         """Drop a document and all its chunks."""
         with self._writing():
@@ -576,6 +571,11 @@ class Index:
                 )
             )
         return out
+
+
+def _read_only(folder: Path, exc: OSError | None = None) -> IndexReadOnly:
+    why = f" ({exc.strerror or exc})" if exc is not None else ""
+    return IndexReadOnly(f"the index at {folder} cannot be changed: its folder is not writable{why}")
 
 
 def _private_copy(folder: Path) -> Path:

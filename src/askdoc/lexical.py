@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 #: Bump when `terms` or the snapshot layout changes: older snapshots are then ignored.
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
@@ -97,33 +97,29 @@ class Lexical:
     @classmethod
     def from_arrays(
         cls, words: Sequence[str], row_ptr: np.ndarray, term_ids: np.ndarray, counts: np.ndarray,
-        keep: np.ndarray | None = None, by_term: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        keep: np.ndarray | None = None, by_term: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Lexical:  # fmt: skip
         """Rows given by term id and count (CSR: row i's entries are ``row_ptr[i]:row_ptr[i+1]``);
         with ``keep`` (a mask over the rows), only those rows, renumbered in order. ``by_term``,
-        the same entries by term (``term_ptr, rows, counts``, as `by_term` gives them), saves a sort."""
+        the same entries sorted by term (as `by_term` gives them), saves that sort."""
         sizes = np.diff(row_ptr)
         if keep is not None:
             entries = np.repeat(keep, sizes)
             term_ids, counts, sizes = term_ids[entries], counts[entries], sizes[keep]
             row_ptr = np.concatenate([[0], np.cumsum(sizes)])
+            if by_term is not None:
+                rows, tfs = by_term
+                alive = keep[rows]
+                by_term = (np.cumsum(keep) - 1)[rows[alive]], tfs[alive]
+        rows, tfs = by_term if by_term is not None else cls.by_term(row_ptr, term_ids, counts)
         lex = cls()
         n = len(sizes)
-        row_of = np.repeat(np.arange(n, dtype=np.int32), sizes)
         per_term = np.bincount(term_ids, minlength=len(words))
-        lengths = np.bincount(row_of, weights=counts, minlength=n).astype(np.int64)
+        lengths = np.bincount(np.repeat(np.arange(n), sizes), weights=counts, minlength=n).astype(np.int64)
         lex._words, lex._vocab = list(words), {w: i for i, w in enumerate(words)}
         lex._row_ptr, lex._row_terms, lex._row_tf = row_ptr.astype(np.int64), term_ids, counts.astype(np.float32)
         lex._term_ptr = np.concatenate([[0], np.cumsum(per_term)]).astype(np.int64)
-        if by_term is None:
-            order = np.argsort(term_ids, kind="stable")
-            lex._term_rows, lex._term_tf = row_of[order], lex._row_tf[order]
-        else:
-            _, rows, tfs = by_term
-            if keep is not None:
-                alive = keep[rows]
-                rows, tfs = (np.cumsum(keep) - 1)[rows[alive]], tfs[alive]
-            lex._term_rows, lex._term_tf = rows.astype(np.int32), tfs.astype(np.float32)
+        lex._term_rows, lex._term_tf = rows.astype(np.int32), tfs.astype(np.float32)
         lex.df = {w: int(c) for w, c in zip(words, per_term.tolist()) if c}
         lex._base = lex.n = n
         lex._length = lengths.tolist()
@@ -132,12 +128,10 @@ class Lexical:
         return lex
 
     @staticmethod
-    def by_term(n_words: int, row_ptr: np.ndarray, term_ids: np.ndarray, counts: np.ndarray):
-        """The entries of `export`'s rows by term: ``(term_ptr, rows, counts)``."""
+    def by_term(row_ptr: np.ndarray, term_ids: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The CSR entries sorted by term (rows ascending within a term): ``(rows, counts)``."""
         order = np.argsort(term_ids, kind="stable")
-        row_of = np.repeat(np.arange(len(row_ptr) - 1, dtype=np.int32), np.diff(row_ptr))
-        term_ptr = np.concatenate([[0], np.cumsum(np.bincount(term_ids, minlength=n_words))]).astype(np.int64)
-        return term_ptr, row_of[order], counts[order]
+        return np.repeat(np.arange(len(row_ptr) - 1, dtype=np.int32), np.diff(row_ptr))[order], counts[order]
 
     def export(self, rows: Sequence[int]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """``rows`` (ascending) as `from_arrays` takes them, numbered 0.. in that order.
@@ -253,13 +247,16 @@ class Lexical:
 def write_snapshot(path: Path, header: dict, lexical: Lexical, rows: Sequence[int]) -> None:
     """Save ``rows`` of ``lexical`` with a JSON ``header``, atomically (a reader sees the old or new file)."""
     words, ptr, ids, tfs = lexical.export(rows)
-    term_ptr, term_rows, term_counts = Lexical.by_term(len(words), ptr, ids, tfs)  # the loader's sort, done here
+    term_rows, term_counts = Lexical.by_term(ptr, ids, tfs)  # the loader's sort, done here
     head = json.dumps({**header, "version": SNAPSHOT_VERSION, "words": words}).encode()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, header=np.frombuffer(head, dtype=np.uint8), row_ptr=ptr, term_ids=ids, counts=tfs,
-                 term_ptr=term_ptr, term_rows=term_rows, term_counts=term_counts)  # fmt: skip
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, header=np.frombuffer(head, dtype=np.uint8), row_ptr=ptr, term_ids=ids, counts=tfs,
+                     term_rows=term_rows, term_counts=term_counts)  # fmt: skip
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
 
 
 def read_snapshot(path: Path) -> tuple[dict, dict[str, np.ndarray]] | None:
@@ -271,6 +268,6 @@ def read_snapshot(path: Path) -> tuple[dict, dict[str, np.ndarray]] | None:
             if header.get("version") != SNAPSHOT_VERSION:
                 return None
             arrays = {k: z[k] for k in ("row_ptr", "term_ids", "counts")}
-            return header, {**arrays, "by_term": (z["term_ptr"], z["term_rows"], z["term_counts"])}
+            return header, {**arrays, "by_term": (z["term_rows"], z["term_counts"])}
     except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
         return None

@@ -67,13 +67,19 @@ class ChatApp:
         title = html.escape(self.doc(EXAMPLES_DOC).title)
         return f"<p class='askdoc-muted'>Examples about <i>{title}</i> (all documents):</p>"
 
+    def pose(self, question: str, history: list) -> list | None:
+        """``history`` with the question shown as the last bubble; None for an empty question."""
+        if not (question or "").strip():
+            return None
+        return [*(history or []), {"role": "user", "content": chatview.inert(question)}]
+
     def ask(self, question: str, history: list, doc: str, k: float, show_all: bool, evidence: list | None = None):
         """One question: returns (history, sources HTML, evidence). An empty question changes nothing."""
-        history, evidence = list(history or []), list(evidence or [])
-        if not (question or "").strip():
-            return history, _sources(evidence), evidence
-        history.append({"role": "user", "content": chatview.inert(question)})
-        return self.respond(question, history, doc, k, show_all, evidence)
+        evidence = list(evidence or [])
+        shown = self.pose(question, history)
+        if shown is None:
+            return list(history or []), _sources(evidence), evidence
+        return self.respond(question, shown, doc, k, show_all, evidence)
 
     def respond(self, question: str, history: list, doc: str, k: float, show_all: bool, evidence: list):
         """Answer ``question``, already shown as the last bubble of ``history``."""
@@ -181,9 +187,9 @@ def build(app: ChatApp):
 
     def pose(question: str, history: list):
         """Show the question at once, and hold Ask until the answer is in."""
-        if not (question or "").strip():
+        shown = app.pose(question, history)
+        if shown is None:
             return gr.skip(), gr.skip(), "", gr.skip()
-        shown = [*(history or []), {"role": "user", "content": chatview.inert(question)}]
         return shown, "", question, gr.Button(interactive=False)
 
     def respond(pending: str, history: list, doc: str, k: float, show_all: bool, evidence: list):
