@@ -67,8 +67,8 @@ KILLED_WRITER = textwrap.dedent(
 
     real_add = store.Store._add
 
-    def slow_add(self, collection, **rows):
-        real_add(self, collection, **rows)
+    def slow_add(self, collection, *rows, **more):
+        real_add(self, collection, *rows, **more)
         print("WROTE", collection.name, flush=True)
         time.sleep(30)  # killed here, between the new rows and the switch
 
@@ -123,7 +123,13 @@ def test_two_processes_indexing_at_once_make_one_copy(tmp_path):
     idx = Index(folder)
     (stored,) = idx.store.list_documents()
     assert idx.store.chunks.count() == stored.chunks
-    assert idx.store.sentences.count() == stored.sentences
+    assert _sentences_stored(idx) == stored.sentences
+
+
+def _sentences_stored(idx) -> int:
+    from askdoc.store import _unpack
+
+    return sum(len(_unpack(m).spans) for m in idx.store.sentences.get(include=["metadatas"])["metadatas"])
 
 
 def test_chroma_server_that_goes_away_fails_fast_and_recovers(tmp_path):
@@ -255,3 +261,69 @@ def test_a_read_only_index_copy_follows_its_owners_changes(tmp_path, monkeypatch
     assert "07:45" in reader.answer("When is high tide at Marrow Point?").text
     with pytest.raises(index_module.IndexReadOnly):
         reader.remove("tide")
+
+
+def _as_before_sentence_rows(idx) -> None:
+    """Rewrite an index's sentences as askdoc wrote them before sentence rows: one row per
+    sentence, its vector in an HNSW index, in ``<name>-sentences``."""
+    from askdoc.store import _unpack
+
+    store, client = idx.store, idx.store._client
+    old = client.create_collection(store.sentences.name.replace("-sentence-rows", "-sentences"),
+                                   embedding_function=None, configuration={"hnsw": {"space": "cosine"}})  # fmt: skip
+    got = store.sentences.get(include=["metadatas"])
+    for cid, meta in zip(got["ids"], got["metadatas"]):
+        doc_id, gen, chunk = cid.split("::")
+        row = _unpack(meta)
+        old.add(
+            ids=[f"{doc_id}::{gen}::s{row.first + k}" for k in range(len(row.spans))],
+            embeddings=row.vecs,
+            metadatas=[{"doc_id": doc_id, "start": int(a), "end": int(b), "chunk": int(chunk), "gen": gen}
+                       for a, b in row.spans],  # fmt: skip
+        )
+    client.delete_collection(store.sentences.name)
+
+
+QUESTIONS = ["When was NAM established?", "Who is the chairman of NAM?", "What does the old vault hold?"]
+
+
+def test_an_index_from_before_sentence_rows_is_converted_and_answers_the_same(tmp_path, article_text):
+    """Sentence vectors moved out of an HNSW index (its memory, at 10^5 chunks). An index written
+    before answers at once, converted rather than re-indexed, with the same quotes at the same places, and
+    other processes see the change."""
+    from askdoc import Index
+
+    folder = tmp_path / "index"
+    idx = Index(folder)
+    idx.add_text(article_text, doc_id="nam")
+    idx.add_text("Vault Notes\n\nThe old vault holds gold bars. It was sealed in 1931.", doc_id="vault")
+    before = [idx.answer(q) for q in QUESTIONS]
+    gens = idx.store.document_gens()
+    _as_before_sentence_rows(idx)
+    stamp = (folder / "askdoc-stamp").read_text()
+
+    again = Index(folder)
+    names = {c.name for c in again.store._client.list_collections()}
+    assert "askdoc-sentence-rows" in names and "askdoc-sentences" not in names
+    assert (folder / "askdoc-stamp").read_text() != stamp  # a write: other processes reopen
+    assert again.store.document_gens() == gens  # converted, not re-indexed
+    after = [again.answer(q) for q in QUESTIONS]
+    assert [(a.text, a.exact, a.citations) for a in after] == [(b.text, b.exact, b.citations) for b in before]
+    assert Index(folder).store.needs_conversion is False
+
+
+def test_a_read_only_index_from_before_sentence_rows_answers(tmp_path, monkeypatch):
+    """A read-only folder cannot be converted in place: its private copy is, and the folder is untouched."""
+    from askdoc import Index
+    from askdoc import index as index_module
+
+    folder = tmp_path / "index"
+    owner = Index(folder)
+    owner.add_text("Tide Tables\n\nHigh tide at Marrow Point comes at 06:15 on weekdays.", doc_id="tide")
+    _as_before_sentence_rows(owner)
+    before = sorted((p.relative_to(folder), p.stat().st_mtime_ns) for p in folder.rglob("*"))
+    monkeypatch.setattr(index_module, "_writable", lambda f: Path(f) != folder)
+    reader = Index(folder)
+    assert reader._store_dir != folder
+    assert "06:15" in reader.answer("When is high tide at Marrow Point?").text
+    assert sorted((p.relative_to(folder), p.stat().st_mtime_ns) for p in folder.rglob("*")) == before

@@ -45,7 +45,6 @@ from .store import (
     client_origin,
     forget_client,
     open_client,
-    sentence_key,
 )
 
 #: Longest question accepted, in characters.
@@ -128,6 +127,10 @@ class Index:
         self._docs: dict[str, StoredDocument] | None = None
         self._seen: str | None = None  # the stamp that the cached documents and retriever reflect
         self._touched = False  # the write under way has changed the store
+        if self.store.needs_conversion and self._store_dir == self.settings.index_dir:
+            # An index written before sentence rows (see `store`): converted once, as a write.
+            with self._writing():
+                self._touched = self.store.convert() > 0
 
     # -- documents -----------------------------------------------------------
     def fingerprint(self, doc: Document) -> str:
@@ -183,7 +186,7 @@ class Index:
             client = open_client(self._store_dir, "", self.settings.chroma_timeout)
             if not create and not Store.exists(client, self._name):
                 return None
-            store = Store(client, prefix=self._name)
+            store = self._store(client)
         except StoreError as exc:
             # Say so rather than call the index damaged (which would move it aside to rebuild it).
             if "readonly database" in str(exc) or not _writable(self._store_dir):
@@ -193,6 +196,12 @@ class Index:
         self._origin = client_origin(self._store_dir)
         with _client_lock:
             _client_seen.setdefault(self._origin, stamp)
+        return store
+
+    def _store(self, client) -> Store:
+        store = Store(client, prefix=self._name)
+        if store.needs_conversion and self._store_dir != self.settings.index_dir:
+            store.convert()  # a private copy of a read-only folder is this process's to change
         return store
 
     @contextlib.contextmanager
@@ -297,7 +306,7 @@ class Index:
             current = client_origin(folder)
             _client_seen.setdefault(current, stamp)
             if current != self._origin:
-                self.store = Store(client, prefix=self._name)
+                self.store = self._store(client)
                 self._origin = current
                 if self._retriever is not None:
                     self._retriever.store = self.store
@@ -531,7 +540,6 @@ class Index:
         """The sentences of the passages, with their neighbours as context (the leads
         after the ``n_found`` retrieved passages all rank just below them)."""
         wanted: dict[tuple[str, int], tuple[float, int]] = {}
-        gens = retriever.gens
         for n, p in enumerate(passages, 1):
             meta = retriever.meta(p.chunk_id)
             if meta is None:
@@ -539,20 +547,15 @@ class Index:
             first, count = int(meta["first_sentence"]), int(meta["n_sentences"])
             for num in range(first, first + count):
                 wanted.setdefault((p.doc_id, num), (p.score, min(n, n_found + 1)))  # passages come best first
-        ids = {(d, m) for d, n in wanted for m in (n - 1, n, n + 1) if m >= 0}
-
-        def sid(doc_id: str, n: int) -> str:
-            return sentence_key(doc_id, gens.get(doc_id, ""), n)
-
-        got = self.store.get_sentences([sid(d, n) for d, n in sorted(ids)])
+        got = retriever.sentences({(d, m) for d, n in wanted for m in (n - 1, n, n + 1)})
         out = []
         for (doc_id, num), (pscore, prank) in sorted(wanted.items()):
-            own = got.get(sid(doc_id, num))
+            own = got.get((doc_id, num))
             if own is None:
                 continue
             span, vec = own
-            prev = sid(doc_id, num - 1)
-            near = [got[s] for s in (prev, sid(doc_id, num + 1)) if s in got]
+            prev = got.get((doc_id, num - 1))
+            near = [x for x in (prev, got.get((doc_id, num + 1))) if x is not None]
             ctx = vec + 0.5 * sum(v for _, v in near) if near else vec
             text = texts[doc_id]
             out.append(
@@ -566,7 +569,7 @@ class Index:
                     context_vec=ctx / (np.linalg.norm(ctx) or 1.0),
                     neighbour_vecs=tuple(v for _, v in near),
                     neighbour_text=" ".join(text[s.start : s.end] for s, _ in near),
-                    previous_text=text[got[prev][0].start : got[prev][0].end] if prev in got else "",
+                    previous_text=text[prev[0].start : prev[0].end] if prev is not None else "",
                     role=answer_stage.sentence_role(text[span.start : span.end], num, titles[doc_id][0]),
                 )
             )

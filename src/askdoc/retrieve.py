@@ -13,15 +13,14 @@ import atexit
 import bisect
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .lexical import Lexical, read_snapshot, terms, write_snapshot
-from .records import Passage
-from .store import Store, StoredChunk, chunk_key, parse_sentence_key
+from .records import Passage, Span
+from .store import Store, StoredChunk, chunk_key
 
 #: Reciprocal-rank-fusion constant (Cormack et al.'s 60).
 DEFAULT_RRF_K = 60
@@ -30,7 +29,6 @@ CANDIDATES_PER_PASSAGE = 4
 #: With copies of one text crowding a ranking, it asks for up to this many times more.
 MAX_WIDEN = 4
 
-_QUERIES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="askdoc-query")
 #: A process that fetched at least this many rows from the store (and a quarter of all)
 #: saves the lexical snapshot, so that the next process need not.
 SNAPSHOT_MIN_ROWS = 1000
@@ -205,10 +203,9 @@ class Retriever:
         total = sum(idf(t) for t in q)
         return sum(idf(t) for t in q if t not in self.lexical.df) / total if total else 1.0
 
-    def _sentence_chunk(self, key: str) -> str | None:
-        """The first current chunk holding a sentence, from the sentence's id."""
-        doc_id, gen, number = parse_sentence_key(key)
-        if self.gens.get(doc_id) != gen:
+    def _owner(self, doc_id: str, number: int) -> str | None:
+        """The first current chunk holding a document's sentence ``number`` (whose sentence row holds it)."""
+        if doc_id not in self._doc_rows:
             return None
         if doc_id not in self._chunk_ends:
             rows = sorted(self._doc_rows.get(doc_id, ()), key=lambda r: int(self.metas[r]["index"]))
@@ -216,7 +213,20 @@ class Retriever:
             self._chunk_ends[doc_id] = (ends, rows)
         ends, rows = self._chunk_ends[doc_id]
         at = bisect.bisect_right(ends, number)
-        return self.ids[rows[at]] if at < len(rows) else None
+        return self.ids[rows[at]] if at < len(rows) and number >= 0 else None
+
+    def sentences(self, wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], tuple[Span, np.ndarray]]:
+        """The span and unit vector of each (doc_id, sentence number) wanted that a current
+        document has."""
+        with self._guard:
+            owners = {w: self._owner(*w) for w in wanted}
+        rows = self.store.get_sentences([c for c in owners.values() if c])
+        out = {}
+        for (doc_id, number), cid in owners.items():
+            got = rows[cid].get(number) if cid in rows else None
+            if got is not None:
+                out[doc_id, number] = got
+        return out
 
     def _distinct(self, cids: Sequence[str], n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
         """The first ``n`` current chunks of ``cids`` with a text not seen before in the list.
@@ -264,46 +274,59 @@ class Retriever:
         doc_ids: Sequence[str] | None = None,
         role: str = "",
     ) -> list[Passage]:
-        """Top ``k`` chunks by RRF of three rankings: chunk vectors, sentence vectors and BM25.
+        """Top ``k`` chunks by RRF of three rankings: chunk vectors, BM25, and each of
+        those chunks' best sentence vector.
 
-        Sentence vectors find a chunk through one precise sentence that the
+        A sentence vector finds a chunk through one precise sentence that the
         chunk's averaged vector dilutes. With ``role`` ("title" or "byline"),
         the chunks holding one come first.
         """
         n = max(k * CANDIDATES_PER_PASSAGE, 20)
-        # The two vector queries run side by side (Chroma releases the GIL): 1 ms of ~4 saved.
-        dense = _QUERIES.submit(self._nearest, self.store.query_chunks, qvec, n, 1, doc_ids)
-        by_sentence = self._nearest(self.store.query_sentences, qvec, n, 2, doc_ids)
-        by_chunk = dense.result()  # before taking the guard: the other query takes it too
+        dense = self._nearest(qvec, n, doc_ids)
         with self._guard:
-            return self._fuse(question, by_chunk, by_sentence, n, k, titles, doc_ids, role)
+            rankings = [
+                self._distinct(dense, n, doc_ids),
+                self._distinct([self.ids[r] for r in self.bm25_ranking(question, n * MAX_WIDEN, doc_ids)], n, doc_ids),
+            ]
+        rankings.append(self._by_sentence(qvec, list(dict.fromkeys(rankings[0] + rankings[1]))))
+        with self._guard:
+            return self._fuse(rankings, k, titles, doc_ids, role)
 
-    def _nearest(self, query, qvec: np.ndarray, n: int, per: int, doc_ids) -> list[str]:
-        """``query``'s ids for about ``n`` distinct chunks (``per`` hits each).
+    def _nearest(self, qvec: np.ndarray, n: int, doc_ids) -> list[str]:
+        """The store's ids for about ``n`` distinct chunks nearest to ``qvec``.
 
         When copies of one text crowd the hits (fewer than n/2 distinct
         chunks), ask once more for `MAX_WIDEN` times as many, so that other
         chunks still get a rank.
         """
-        want = n * per
+        want = n
         while True:
-            got = query(qvec, want, doc_ids)
-            if len(got) < want or want >= n * per * MAX_WIDEN:
+            got = self.store.query_chunks(qvec, want, doc_ids)
+            if len(got) < want or want >= n * MAX_WIDEN:
                 return got
             with self._guard:
-                cids = got if per == 1 else [self._sentence_chunk(key) for key in got]
-                texts = {self._texts[r] for r in map(self._row.get, cids) if r is not None}
+                texts = {self._texts[r] for r in map(self._row.get, got) if r is not None}
             if len(texts) >= n // 2:
                 return got
             want *= MAX_WIDEN
 
-    def _fuse(self, question, dense, by_sentence, n, k, titles, doc_ids, role) -> list[Passage]:
-        # Only chunks of each document's current generation count (see `store`).
-        rankings = [
-            self._distinct(dense, n, doc_ids),
-            self._distinct([c for c in map(self._sentence_chunk, by_sentence) if c], n, doc_ids),
-            self._distinct([self.ids[r] for r in self.bm25_ranking(question, n * MAX_WIDEN, doc_ids)], n, doc_ids),
-        ]
+    def _by_sentence(self, qvec: np.ndarray, cids: Sequence[str]) -> list[str]:
+        """``cids`` ranked by the cosine of their best sentence (the vectors of the few
+        candidate chunks' sentences, from the store: no index of all sentences needed)."""
+        with self._guard:
+            held = {}
+            for cid in cids:
+                row = self._row.get(cid)
+                if row is None:  # removed this instant
+                    continue
+                meta = self.metas[row]
+                first = int(meta["first_sentence"])
+                held[cid] = [(meta["doc_id"], m) for m in range(first, first + int(meta["n_sentences"]))]
+        got = self.sentences({w for ws in held.values() for w in ws})
+        best = {cid: max((float(got[w][1] @ qvec) for w in ws if w in got), default=-1.0) for cid, ws in held.items()}
+        return sorted(best, key=lambda cid: -best[cid])
+
+    def _fuse(self, rankings: list[list[str]], k, titles, doc_ids, role) -> list[Passage]:
         fused: dict[str, float] = {}
         for ranking in rankings:
             for rank, cid in enumerate(ranking):

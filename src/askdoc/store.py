@@ -5,7 +5,16 @@ One index is three collections sharing a prefix:
 - ``<prefix>-docs``: one row per document, its full text and its fingerprint
   (a 1-d placeholder vector, since Chroma rows need one);
 - ``<prefix>-chunks``: chunk vectors for dense retrieval, text for BM25;
-- ``<prefix>-sentences``: sentence vectors, fetched by id to score answers.
+- ``<prefix>-sentence-rows``: the spans and vectors of the sentences each chunk
+  holds first (one row per chunk, under the chunk's id), fetched to score answers.
+
+Sentence vectors sit in metadata, float16 in base64, not in an HNSW index:
+nothing searches them all (retrieval ranks a candidate chunk by its own
+sentences), and an HNSW index of 4 sentences a chunk was half the memory of
+a 10^5-chunk index. (Not in the row's document either: Chroma puts documents
+in a full-text index, ten times their size.) An index written before this had
+``<prefix>-sentences``, one HNSW row per sentence; `Store.convert` turns it
+into sentence rows.
 
 Every write of a document goes to a new *generation*: its chunk and sentence
 rows are added first, then the document row is switched to the new
@@ -19,6 +28,7 @@ download a model.
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import threading
@@ -48,7 +58,7 @@ class StoredDocument:
 
 #: Rows per get() when reading a whole collection.
 PAGE = 5_000
-#: Sentence rows kept in memory after a fetch (about 1.6 kB each).
+#: Sentences kept in memory after a fetch (about 0.8 kB each).
 SENTENCE_CACHE = 50_000
 
 #: A chunk row as stored: id, text, metadata.
@@ -78,6 +88,22 @@ class DocumentRows:
     chunk_vecs: np.ndarray
     sentences: Sequence[tuple[Span, int]]
     sentence_vecs: np.ndarray
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    """The sentences a chunk holds first: numbers ``first``, ``first + 1``, ...,
+    with their spans (an ``(n, 2)`` array) and unit vectors."""
+
+    first: int
+    spans: np.ndarray
+    vecs: np.ndarray
+
+    def get(self, number: int) -> tuple[Span, np.ndarray] | None:
+        k = number - self.first
+        if not 0 <= k < len(self.spans):
+            return None
+        return Span(int(self.spans[k, 0]), int(self.spans[k, 1])), self.vecs[k]
 
 
 def _settings():
@@ -165,19 +191,53 @@ class Store:
             self.chunks = client.get_or_create_collection(
                 f"{prefix}-chunks", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
             )
-            self.sentences = client.get_or_create_collection(
-                f"{prefix}-sentences", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-            )
+            self.sentences = client.get_or_create_collection(f"{prefix}-sentence-rows", embedding_function=None)
             self._max_batch = client.get_max_batch_size()
-        self._cache: dict[str, tuple[Span, np.ndarray]] = {}
+            self._old = f"{prefix}-sentences" if f"{prefix}-sentences" in _names(client) else ""
+        self._cache: dict[str, SentenceRow] = {}
+        self._cached = 0  # sentences in the cache
         self._cache_lock = threading.Lock()
 
     @staticmethod
     def exists(client, prefix: str = "askdoc") -> bool:
-        """Whether the client holds all three collections of the index ``prefix``."""
+        """Whether the client holds the collections of the index ``prefix`` (sentences old or new)."""
         with _chroma_errors(""):
-            names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
-        return {f"{prefix}-docs", f"{prefix}-chunks", f"{prefix}-sentences"} <= names
+            names = _names(client)
+        return {f"{prefix}-docs", f"{prefix}-chunks"} <= names and bool(
+            {f"{prefix}-sentence-rows", f"{prefix}-sentences"} & names
+        )
+
+    @property
+    def needs_conversion(self) -> bool:
+        """Whether the sentences are still in the layout of before sentence rows (see `convert`)."""
+        return bool(self._old)
+
+    def convert(self) -> int:
+        """Turn an index's per-sentence HNSW rows into sentence rows, document by document,
+        then drop them. Writers only (it writes); returns the documents converted.
+
+        Idempotent (upserts), so a conversion cut short is finished by the next one.
+        """
+        with self.errors():
+            if self._old not in _names(self._client):  # another writer converted it meanwhile
+                self._old = ""
+            if not self._old:
+                return 0
+            old = self._client.get_collection(self._old, embedding_function=None)
+            gens = self.document_gens()
+            for doc_id, gen in gens.items():
+                found: dict[int, tuple[int, int, int, np.ndarray]] = {}
+                for got in self._pages(old, ["metadatas", "embeddings"], {"$and": [{"doc_id": doc_id}, {"gen": gen}]}):
+                    for key, m, e in zip(got["ids"], got["metadatas"], got["embeddings"]):
+                        found[_old_sentence_number(key)] = (m["start"], m["end"], m["chunk"], np.asarray(e))
+                sentences = [(Span(a, b), c) for a, b, c, _ in (found[n] for n in sorted(found))]
+                vecs = np.array([found[n][3] for n in sorted(found)], dtype=np.float32)
+                if sentences and len(found) == max(found) + 1:
+                    ids, metas = _sentence_rows(doc_id, gen, sentences, vecs)
+                    self._add(self.sentences, ids, None, metas, upsert=True)
+            self._client.delete_collection(self._old)
+        self._old = ""
+        return len(gens)
 
     def errors(self):
         return _chroma_errors(self.url)
@@ -270,24 +330,10 @@ class Store:
                 for r in rows
                 for c, role in zip(r.chunks, r.roles)
             ]
-            self._add(
-                self.chunks,
-                ids=chunk_ids,
-                embeddings=np.concatenate([r.chunk_vecs for r in rows]),
-                documents=chunk_texts,
-                metadatas=chunk_metas,
-            )
-            self._add(
-                self.sentences,
-                ids=[sentence_key(r.doc.doc_id, gen, n) for r in rows for n in range(len(r.sentences))],
-                embeddings=np.concatenate([r.sentence_vecs for r in rows]),
-                documents=None,
-                metadatas=[
-                    {"doc_id": r.doc.doc_id, "start": s.start, "end": s.end, "chunk": c, "gen": gen}
-                    for r in rows
-                    for s, c in r.sentences
-                ],
-            )
+            self._add(self.chunks, chunk_ids, chunk_texts, chunk_metas, np.concatenate([r.chunk_vecs for r in rows]))
+            sentence_rows = [_sentence_rows(r.doc.doc_id, gen, r.sentences, r.sentence_vecs) for r in rows]
+            self._add(self.sentences, [i for ids, _ in sentence_rows for i in ids], None,
+                      [m for _, metas in sentence_rows for m in metas])  # fmt: skip
             # The switch: from here on readers use the new generation.
             self.docs.upsert(
                 ids=ids,
@@ -320,14 +366,18 @@ class Store:
             self.chunks.delete(where={"doc_id": doc_id})
             self.sentences.delete(where={"doc_id": doc_id})
 
-    def _add(self, collection, ids, embeddings, documents, metadatas) -> None:
+    def _add(self, collection, ids, documents, metadatas, embeddings=None, upsert: bool = False) -> None:
+        """Add (or upsert) rows in batches the client accepts; rows without ``embeddings``
+        get a 1-d placeholder, since Chroma rows need one."""
         step = max(1, self._max_batch)
+        write = collection.upsert if upsert else collection.add
         for i in range(0, len(ids), step):
-            collection.add(
-                ids=ids[i : i + step],
-                embeddings=embeddings[i : i + step],
-                documents=documents[i : i + step] if documents is not None else None,
-                metadatas=metadatas[i : i + step],
+            part = slice(i, i + step)
+            write(
+                ids=ids[part],
+                embeddings=embeddings[part] if embeddings is not None else [[1.0]] * len(ids[part]),
+                documents=documents[part] if documents is not None else None,
+                metadatas=metadatas[part],
             )
 
     # -- search --------------------------------------------------------------
@@ -362,54 +412,75 @@ class Store:
             )
         return got["ids"][0]
 
-    def query_sentences(self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
-        """Ids of the sentences nearest to ``vec``, best first (see `parse_sentence_key`).
-
-        Ids only: fetching each hit's metadata cost more than the search itself.
-        """
-        with self.errors():
-            got = self.sentences.query(
-                query_embeddings=[vec.tolist()], n_results=n, where=_doc_filter(doc_ids), include=[]
-            )
-        return got["ids"][0]
-
-    def get_sentences(self, ids: Sequence[str]) -> dict[str, tuple[Span, np.ndarray]]:
-        """Sentence spans and vectors by id; the ids not stored are left out.
+    def get_sentences(self, chunk_ids: Sequence[str]) -> dict[str, SentenceRow]:
+        """The sentence rows of these chunks (by chunk id); chunks holding no sentence
+        first, and ids not stored, are left out.
 
         Rows never change under an id (a new version is a new generation), so
-        the last `SENTENCE_CACHE` rows fetched are kept: the sentences of the
-        documents being asked about come back question after question.
+        the rows holding the last `SENTENCE_CACHE` sentences fetched are kept:
+        the sentences of the documents being asked about come back question
+        after question.
         """
         with self._cache_lock:
-            out = {i: self._cache[i] for i in ids if i in self._cache}
-        missing = [i for i in ids if i not in out]
+            out = {i: self._cache[i] for i in chunk_ids if i in self._cache}
+        missing = list(dict.fromkeys(i for i in chunk_ids if i not in out))
         if missing:
             with self.errors():
-                got = self.sentences.get(ids=missing, include=["metadatas", "embeddings"])
-            fetched = {
-                i: (Span(m["start"], m["end"]), np.asarray(e, dtype=np.float32))
-                for i, m, e in zip(got["ids"], got["metadatas"], got["embeddings"])
-            }
+                got = self.sentences.get(ids=missing, include=["metadatas"])
+            fetched = {i: _unpack(m) for i, m in zip(got["ids"], got["metadatas"])}
             out.update(fetched)
             with self._cache_lock:
-                self._cache.update(fetched)
-                while len(self._cache) > SENTENCE_CACHE:
-                    self._cache.pop(next(iter(self._cache)))
+                for i, row in fetched.items():
+                    if i not in self._cache:
+                        self._cache[i] = row
+                        self._cached += len(row.spans)
+                while self._cached > SENTENCE_CACHE and len(self._cache) > len(fetched):
+                    self._cached -= len(self._cache.pop(next(iter(self._cache))).spans)
         return out
+
+
+def _names(client) -> set[str]:
+    return {c if isinstance(c, str) else c.name for c in client.list_collections()}
+
+
+def _sentence_rows(
+    doc_id: str, gen: str, sentences: Sequence[tuple[Span, int]], vecs: np.ndarray
+) -> tuple[list[str], list[dict]]:
+    """Ids and metadata of a document's sentence rows: one per chunk, holding the
+    sentences that chunk holds first (sentences are numbered in order, so each
+    chunk's are consecutive)."""
+    by_chunk: dict[int, list[int]] = {}
+    for n, (_, c) in enumerate(sentences):
+        by_chunk.setdefault(c, []).append(n)
+    ids, metas = [], []
+    for c, numbers in by_chunk.items():
+        spans = np.array([(sentences[n][0].start, sentences[n][0].end) for n in numbers], dtype=np.int64)
+        ids.append(chunk_key(doc_id, gen, c))
+        metas.append(
+            {
+                "doc_id": doc_id,
+                "gen": gen,
+                "first": numbers[0],
+                "spans": ",".join(map(str, spans.ravel().tolist())),
+                "vectors": base64.b64encode(vecs[numbers].astype("<f2").tobytes()).decode("ascii"),
+            }
+        )
+    return ids, metas
+
+
+def _unpack(meta: dict) -> SentenceRow:
+    spans = np.array([int(x) for x in meta["spans"].split(",")], dtype=np.int64).reshape(-1, 2)
+    vecs = np.frombuffer(base64.b64decode(meta["vectors"]), dtype="<f2").astype(np.float32)
+    return SentenceRow(int(meta["first"]), spans, vecs.reshape(len(spans), -1))
 
 
 def chunk_key(doc_id: str, gen: str, index: int) -> str:
     return f"{doc_id}::{gen}::{index}"
 
 
-def sentence_key(doc_id: str, gen: str, n: int) -> str:
-    return f"{doc_id}::{gen}::s{n}"
-
-
-def parse_sentence_key(key: str) -> tuple[str, str, int]:
-    """(doc_id, generation, sentence number) of a `sentence_key`."""
-    doc_id, gen, number = key.rsplit("::", 2)
-    return doc_id, gen, int(number[1:])
+def _old_sentence_number(key: str) -> int:
+    """The sentence number in an id of the old layout, ``doc_id::gen::s<number>``."""
+    return int(key.rpartition("::s")[2])
 
 
 def _doc_filter(doc_ids: Sequence[str] | None) -> dict | None:
