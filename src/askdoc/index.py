@@ -522,14 +522,14 @@ class Index:
             if d not in docs:
                 raise UnknownDocument(f"no document {d!r} in the index")
         retriever = self._get_retriever()
-        titles, texts = self._views
+        views = self._views
+        titles, texts = views
         qvec = self.embedder.encode_one(question)
-        found = retriever.search(question, qvec, k, titles, doc_ids, asked_role(question))
-        # A document removed by another thread this instant may still be in the retriever's answer.
-        found = [p for p in found if p.doc_id in texts]
+        # (A document removed by another thread this instant is left out: it is not in the views.)
+        found = retriever.search(question, qvec, k, views, doc_ids, asked_role(question))
         # Each document's lead carries what the whole document is about, which a
         # question rarely repeats word for word.
-        passages = found + retriever.leads(found, titles)
+        passages = found + retriever.leads(found, views)
         candidates = self._candidates(passages, len(found), retriever, texts, titles)
         return Retrieval(
             question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question),

@@ -22,6 +22,8 @@ from .lexical import Lexical, read_snapshot, terms, write_snapshot
 from .records import Passage, Span
 from .store import Store, StoredChunk, chunk_key
 
+#: What the retriever reads documents through (`Index._views`): each one's (title, source), and its text.
+Views = tuple[Mapping[str, tuple[str, "str | None"]], Mapping[str, str]]
 #: Reciprocal-rank-fusion constant (Cormack et al.'s 60).
 DEFAULT_RRF_K = 60
 #: How many candidates each retriever contributes before fusion, per wanted passage.
@@ -89,12 +91,10 @@ class Retriever:
         saved = header["gens"]
         keep = np.asarray([saved.get(m["doc_id"]) == self.gens.get(m["doc_id"]) and m["doc_id"] in texts
                            for m in header["metas"]], dtype=bool)  # fmt: skip
-        rows = [
-            (chunk_key(m["doc_id"], m["gen"], m["index"]), texts[m["doc_id"]][m["start"] : m["end"]], m)
-            for m, k in zip(header["metas"], keep)
-            if k
-        ]
-        self._reset(rows, Lexical.from_arrays(header["words"], **arrays, keep=keep))
+        metas = [m for m, k in zip(header["metas"], keep) if k]
+        rows = [(chunk_key(m["doc_id"], m["gen"], m["index"]), "", m) for m in metas]
+        keys = [hash(texts[m["doc_id"]][m["start"] : m["end"]]) for m in metas]
+        self._reset(rows, Lexical.from_arrays(header["words"], **arrays, keep=keep), keys)
         return {d: g for d, g in saved.items() if d in self._doc_rows}
 
     def _save_if_due(self, force: bool = False) -> None:
@@ -123,36 +123,40 @@ class Retriever:
         with self._guard:
             self._save_if_due(force=True)
 
-    def _reset(self, rows: list[StoredChunk], lexical: Lexical | None = None) -> None:
-        """Start over from ``rows`` (already in ``lexical``, when given)."""
+    def _reset(self, rows: list[StoredChunk], lexical: Lexical | None = None, keys: list[int] | None = None) -> None:
+        """Start over from ``rows`` (already in ``lexical``, with their `keys`, when given)."""
         self.ids: list[str] = []
-        self._texts: list[str] = []
+        # Each chunk's text is its document's (`Index._views`), from its offsets: here only
+        # its hash, which tells copies of one text apart (10^5 texts were 90 MB).
+        self._keys: list[int] = []
         self.metas: list[dict] = []
         self._row: dict[str, int] = {}
         self._doc_rows: dict[str, list[int]] = {}
         # Chunks holding a title or a byline, for questions that ask for one.
         self._role_rows: dict[str, dict[str, list[int]]] = {}  # role -> doc_id -> rows
         # Copies of one text (a file indexed twice) stand as one chunk, so they cannot fill every rank.
-        self._canonical: dict[str, int] = {}  # text -> the live row standing for all its copies
+        self._canonical: dict[int, int] = {}  # text's hash -> the live row standing for all its copies
         # Per document, built when first needed: its chunk rows in order and where each ends
         # (in sentences), to find the first chunk holding a sentence.
         self._chunk_ends: dict[str, tuple[list[int], list[int]]] = {}
         self.lexical = lexical or Lexical()
-        self._append(rows, indexed=lexical is not None)
+        self._append(rows, keys)
 
-    def _append(self, rows: Sequence[StoredChunk], indexed: bool = False) -> None:
-        for cid, text, meta in rows:
+    def _append(self, rows: Sequence[StoredChunk], keys: Sequence[int] | None = None) -> None:
+        """Add ``rows``; with ``keys`` (their texts' hashes), they are in the lexical index already."""
+        if keys is None:
+            self.lexical.add([text for _, text, _ in rows])
+            keys = [hash(text) for _, text, _ in rows]
+        for (cid, _, meta), key in zip(rows, keys):
             row = len(self.ids)
             self.ids.append(cid)
-            self._texts.append(text)
+            self._keys.append(key)
             self.metas.append(meta)
             self._row[cid] = row
             self._doc_rows.setdefault(meta["doc_id"], []).append(row)
             for role in str(meta.get("roles", "")).split():
                 self._role_rows.setdefault(role, {}).setdefault(meta["doc_id"], []).append(row)
-            self._canonical.setdefault(text, row)
-        if not indexed:
-            self.lexical.add([text for _, text, _ in rows])
+            self._canonical.setdefault(key, row)
 
     def update(self, gens: dict[str, str], rows: Sequence[StoredChunk]) -> None:
         """Documents were written (``rows``: their new chunks) or removed (absent from ``gens``)."""
@@ -168,9 +172,9 @@ class Retriever:
             self.lexical.drop(old)
             for row in old:
                 del self._row[self.ids[row]]
-                text = self._texts[row]
-                if self._canonical.get(text) == row:
-                    del self._canonical[text]
+                key = self._keys[row]
+                if self._canonical.get(key) == row:
+                    del self._canonical[key]
             for by_doc in self._role_rows.values():
                 by_doc.pop(doc_id, None)
         fresh = [r for r in rows if self.current(r[2])]
@@ -180,8 +184,8 @@ class Retriever:
             # Mostly dead rows: renumber the live ones (rare, so amortised cheap; no re-tokenizing).
             live = sorted(self._row.values())
             words, ptr, ids, counts = self.lexical.export(live)
-            rows = [(self.ids[i], self._texts[i], self.metas[i]) for i in live]
-            self._reset(rows, Lexical.from_arrays(words, ptr, ids, counts))
+            rows = [(self.ids[i], "", self.metas[i]) for i in live]
+            self._reset(rows, Lexical.from_arrays(words, ptr, ids, counts), [self._keys[i] for i in live])
         self._save_if_due()
 
     @property
@@ -241,12 +245,12 @@ class Retriever:
             row = self._row.get(cid)
             if row is None:
                 continue
-            text = self._texts[row]
-            if text in seen:
+            key = self._keys[row]
+            if key in seen:
                 continue
-            seen.add(text)
+            seen.add(key)
             if not doc_ids:
-                cid = self.ids[self._canonical.setdefault(text, row)]
+                cid = self.ids[self._canonical.setdefault(key, row)]
             out.append(cid)
             if len(out) == n:
                 break
@@ -270,7 +274,7 @@ class Retriever:
         question: str,
         qvec: np.ndarray,
         k: int,
-        titles: dict[str, tuple[str, str | None]],
+        views: Views,
         doc_ids: Sequence[str] | None = None,
         role: str = "",
     ) -> list[Passage]:
@@ -290,7 +294,7 @@ class Retriever:
             ]
         rankings.append(self._by_sentence(qvec, list(dict.fromkeys(rankings[0] + rankings[1]))))
         with self._guard:
-            return self._fuse(rankings, k, titles, doc_ids, role)
+            return self._fuse(rankings, k, views, doc_ids, role)
 
     def _nearest(self, qvec: np.ndarray, n: int, doc_ids) -> list[str]:
         """The store's ids for about ``n`` distinct chunks nearest to ``qvec``.
@@ -305,8 +309,8 @@ class Retriever:
             if len(got) < want or want >= n * MAX_WIDEN:
                 return got
             with self._guard:
-                texts = {self._texts[r] for r in map(self._row.get, got) if r is not None}
-            if len(texts) >= n // 2:
+                distinct = {self._keys[r] for r in map(self._row.get, got) if r is not None}
+            if len(distinct) >= n // 2:
                 return got
             want *= MAX_WIDEN
 
@@ -326,7 +330,7 @@ class Retriever:
         best = {cid: max((float(got[w][1] @ qvec) for w in ws if w in got), default=-1.0) for cid, ws in held.items()}
         return sorted(best, key=lambda cid: -best[cid])
 
-    def _fuse(self, rankings: list[list[str]], k, titles, doc_ids, role) -> list[Passage]:
+    def _fuse(self, rankings: list[list[str]], k, views, doc_ids, role) -> list[Passage]:
         fused: dict[str, float] = {}
         for ranking in rankings:
             for rank, cid in enumerate(ranking):
@@ -346,31 +350,34 @@ class Retriever:
         best = best[:k]
         # Scale so that a chunk ranked first by all three rankings scores 1.
         scale = len(rankings) / (DEFAULT_RRF_K + 1)
-        return [p for cid, score in best if (p := self._passage(cid, round(min(1.0, score / scale), 6), titles))]
+        return [p for cid, score in best if (p := self._passage(cid, round(min(1.0, score / scale), 6), views))]
 
-    def leads(self, found: Sequence[Passage], titles: dict[str, tuple[str, str | None]]) -> list[Passage]:
+    def leads(self, found: Sequence[Passage], views: Views) -> list[Passage]:
         """The lead chunk (title, byline, first paragraph) of each document in ``found``
         that ``found`` lacks, scored as the weakest passage found."""
         have = {p.chunk_id for p in found}
         floor = min((p.score for p in found), default=0.0)
         with self._guard:
             keys = (chunk_key(d, self.gens.get(d, ""), 0) for d in dict.fromkeys(p.doc_id for p in found))
-            return [p for key in keys if key not in have and (p := self._passage(key, floor, titles))]
+            return [p for key in keys if key not in have and (p := self._passage(key, floor, views))]
 
-    def _passage(self, chunk_id: str, score: float, titles: dict[str, tuple[str, str | None]]) -> Passage | None:
-        """A current chunk as a `Passage` with the given score (None for an unknown id)."""
+    def _passage(self, chunk_id: str, score: float, views: Views) -> Passage | None:
+        """A current chunk as a `Passage` with the given score (None for an unknown id, or
+        a document the views lack: one removed this instant)."""
         row = self._row.get(chunk_id)
-        if row is None:
+        titles, texts = views
+        if row is None or self.metas[row]["doc_id"] not in texts:
             return None
-        text, meta = self._texts[row], self.metas[row]
+        meta = self.metas[row]
+        start, end = int(meta["start"]), int(meta["end"])
         title, source = titles.get(meta["doc_id"], (meta["doc_id"], None))
         return Passage(
             doc_id=meta["doc_id"],
             title=title,
             source=source,
-            start=int(meta["start"]),
-            end=int(meta["end"]),
-            text=text,
+            start=start,
+            end=end,
+            text=texts[meta["doc_id"]][start:end],
             score=score,
             section=meta.get("section", ""),
             chunk_id=chunk_id,

@@ -58,6 +58,9 @@ class StoredDocument:
 
 #: Rows per get() when reading a whole collection.
 PAGE = 5_000
+#: Documents per get() when reading their texts: a page of 5,000 articles is 170 MB
+#: held at once, and the heap keeps the high-water mark.
+TEXT_PAGE = 100
 #: Sentences kept in memory after a fetch (about 0.8 kB each).
 SENTENCE_CACHE = 50_000
 
@@ -253,9 +256,9 @@ class Store:
     def get_documents(self, doc_ids: Sequence[str]) -> list[StoredDocument]:
         """The stored ones of ``doc_ids``."""
         out = []
-        for i in range(0, len(doc_ids), PAGE):
+        for i in range(0, len(doc_ids), TEXT_PAGE):
             with self.errors():
-                got = self.docs.get(ids=list(doc_ids[i : i + PAGE]), include=["documents", "metadatas"])
+                got = self.docs.get(ids=list(doc_ids[i : i + TEXT_PAGE]), include=["documents", "metadatas"])
             out += [_stored(d, t, m) for d, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
         return out
 
@@ -294,7 +297,7 @@ class Store:
     def list_documents(self) -> list[StoredDocument]:
         docs = {
             i: _stored(i, t, m)
-            for got in self._pages(self.docs, ["documents", "metadatas"])
+            for got in self._pages(self.docs, ["documents", "metadatas"], size=TEXT_PAGE)
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
         }
         return sorted(docs.values(), key=lambda d: d.document.doc_id)
@@ -390,17 +393,17 @@ class Store:
             rows.update((i, (i, t, m)) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"]))
         return list(rows.values())
 
-    def _pages(self, collection, include: list[str], where: dict | None = None) -> Iterator[dict]:
-        """A whole collection, `PAGE` rows at a time: one get() of 10^5 rows overflows
+    def _pages(self, collection, include: list[str], where: dict | None = None, size: int = PAGE) -> Iterator[dict]:
+        """A whole collection, ``size`` rows at a time: one get() of 10^5 rows overflows
         SQLite's limit on query variables."""
         offset = 0
         while True:
             with self.errors():
-                got = collection.get(where=where, include=include, limit=PAGE, offset=offset)
+                got = collection.get(where=where, include=include, limit=size, offset=offset)
             yield got
-            if len(got["ids"]) < PAGE:
+            if len(got["ids"]) < size:
                 return
-            offset += PAGE
+            offset += size
 
     def query_chunks(self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
         """Ids of the chunks nearest to ``vec``, best first."""
