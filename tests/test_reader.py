@@ -33,6 +33,23 @@ def test_the_reader_prefers_the_answering_sentence_and_finds_the_span(reader):
     assert sentences[2][where[2].start : where[2].end] == "Baku City"
 
 
+def test_the_cpu_runs_the_int8_onnx_export_and_it_reads_as_the_weights_do(reader):
+    """On a CPU the shipped reader runs reader.onnx in ONNX Runtime; it must choose the
+    sentences and spans that the full-precision weights choose."""
+    from askdoc.read import OnnxReader
+
+    assert isinstance(reader.model, OnnxReader)
+    full = Reader(device="cpu", quantize=False)
+    text = (ROOT / "src" / "askdoc" / "data" / "azerbaijan-leads-nam.txt").read_text(encoding="utf-8")
+    sentences = [s.strip() for s in text.split(". ") if 40 < len(s.strip()) < 300][:8]
+    for question in ["When was NAM established?", "Who chaired the meeting?", "How many members does NAM have?"]:
+        a, b = reader.read(question, sentences, [""] * 8), full.read(question, sentences, [""] * 8)
+        best = max(range(8), key=lambda i: b[i].probability)
+        assert max(range(8), key=lambda i: a[i].probability) == best
+        assert (a[best].start, a[best].end) == (b[best].start, b[best].end)
+        assert all(abs(x.probability - y.probability) < 0.1 for x, y in zip(a, b))
+
+
 def test_best_span_stays_inside_the_sentence():
     import numpy as np
 
@@ -139,6 +156,9 @@ def test_train_reader_writes_weights_and_a_model_card_that_load(tmp_path):
     assert (out / "reader.safetensors").stat().st_size < 25_000_000
     loaded = load_model(out / "reader.safetensors").enc.embeddings.word_embeddings.weight
     assert (loaded == bundled_word_embeddings().float()).all()
+    # Beside them, the int8 ONNX export the CPU runs, also without word embeddings.
+    assert (out / "reader.onnx").stat().st_size < 15_000_000
+    assert "reader.onnx" in card
 
 
 def test_a_bad_training_file_is_a_clear_error(tmp_path):
