@@ -143,21 +143,25 @@ class Reader:
         if not sentences:
             return []
         batch = encode_pairs(self.tokenizer, [question] * len(sentences), sentences, previous, "np")
-        inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
-        if isinstance(self.model, OnnxReader):
-            logit, start, end = self.model(**inputs)
-        else:
-            import torch
-
-            with torch.inference_mode():
-                got = self.model(**{k: torch.as_tensor(v, device=self.device) for k, v in inputs.items()})
-            logit, start, end = (t.float().cpu().numpy() for t in got)
+        logit, start, end = self.scores(batch)
         prob = 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
         out = []
         for i, sentence in enumerate(sentences):
             s, e = best_span(start[i], end[i], batch["token_type_ids"][i], batch["offset_mapping"][i], len(sentence))
             out.append(Reading(float(prob[i]), float(logit[i]), s, e))
         return out
+
+    def scores(self, batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The sentence logits and the start and end logits per word piece of pairs
+        tokenized by `encode_pairs` (numpy), in one forward pass."""
+        inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+        if isinstance(self.model, OnnxReader):
+            return tuple(self.model(**inputs))
+        import torch
+
+        with torch.inference_mode():
+            got = self.model(**{k: torch.as_tensor(v, device=self.device) for k, v in inputs.items()})
+        return tuple(t.float().cpu().numpy() for t in got)
 
 
 class OnnxReader:

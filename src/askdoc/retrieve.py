@@ -1,4 +1,5 @@
-"""Retrieve: hybrid search, dense (Chroma) fused with BM25 by reciprocal rank.
+"""Retrieve: hybrid search, dense (Chroma) fused with BM25 by reciprocal rank, and
+with the candidates of both ranked by their best sentence's vector.
 
 The BM25 index (`Lexical`) is loaded once per process from its snapshot beside
 the store, topped up from the store with the documents the snapshot lacks, and
