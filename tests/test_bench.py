@@ -36,7 +36,7 @@ def test_bench_smoke_run_writes_every_measure(tmp_path):
     assert row["add_doc_s"] > 0 and row["disk_mb"] > 0 and row["rss_mb"] > 0
     # The article's questions are still answered from a collection around it.
     assert row["hit@1"] >= 0.5
-    assert len(result["targets"]) == 6 and all("met" in t for t in result["targets"])
+    assert len(result["targets"]) == 9 and all("met" in t for t in result["targets"])
     assert (out / "bench.png").stat().st_size > 10_000
     assert "target" in (out / "bench.md").read_text() and "target" in done.stdout
 
