@@ -278,8 +278,10 @@ def _as_before_sentence_rows(idx) -> None:
         old.add(
             ids=[f"{doc_id}::{gen}::s{row.first + k}" for k in range(len(row.spans))],
             embeddings=row.vecs,
-            metadatas=[{"doc_id": doc_id, "start": int(a), "end": int(b), "chunk": int(chunk), "gen": gen}
-                       for a, b in row.spans],  # fmt: skip
+            metadatas=[
+                {"doc_id": doc_id, "start": int(a), "end": int(b), "chunk": int(chunk), "gen": gen}
+                for a, b in row.spans
+            ],  # fmt: skip
         )
     client.delete_collection(store.sentences.name)
 
