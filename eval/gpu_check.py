@@ -137,7 +137,7 @@ def reader_stage(device: str, pairs: int) -> dict:
     """Pairs/s in large batches, and one question's read of 6 candidates."""
     from askdoc.chunk import split_sentences
     from askdoc.config import DEFAULT_ARTICLE
-    from askdoc.read import Reader, encode_pairs
+    from askdoc.read import READ_PIECES, Reader, encode_pairs
 
     reader = Reader(device=device)
     _ = reader.model  # loaded before the clock starts
@@ -149,7 +149,7 @@ def reader_stage(device: str, pairs: int) -> dict:
     items = [(questions[i % 3], sentences[i % len(sentences)], previous[i % len(sentences)]) for i in range(pairs)]
 
     def run(chunk):
-        return reader.scores(encode_pairs(reader.tokenizer, *zip(*chunk), tensors="np"))
+        return reader.scores(encode_pairs(reader.tokenizer, *zip(*chunk), tensors="np", max_length=READ_PIECES))
 
     run(items[:batch])  # warm
     _sync(device)
