@@ -104,14 +104,20 @@ def test_whole_collections_are_read_in_pages(fresh_index, monkeypatch):
     assert [d.document.doc_id for d in fresh_index.store.list_documents()] == [d.doc_id for d in docs]
 
 
-def test_copies_of_one_text_take_one_place_among_the_passages(fresh_index):
+def test_copies_of_one_text_take_one_place_among_the_passages(fresh_index, monkeypatch):
     idx = fresh_index
     copy = "Harbour Notes\n\n" + " ".join(TEXTS)
     idx.add_documents([make_document(copy, doc_id=f"copy-{n}", title="Harbour Notes") for n in range(6)])
     idx.add_text("Mining Notes\n\nThe copper mines closed in 1961 after the harbour froze.", doc_id="other")
-    passages = idx.answer("When did the harbour freeze and the mines close?", k=3).passages
+    question = "When did the harbour freeze and the mines close?"
+    passages = idx.answer(question, k=3).passages
     assert len({p.text for p in passages}) == len(passages)  # no text twice
     assert "other" in {p.doc_id for p in passages}
+    # A new process tells the copies apart from the snapshot's text keys alone, reading no chunk.
+    idx.flush()
+    again = Index(idx.settings.index_dir)
+    monkeypatch.setattr(again.store, "all_chunks", lambda ids=None: pytest.fail(f"read chunks of {ids}"))
+    assert again.answer(question, k=3).passages == passages
 
 
 def test_lexical_rows_survive_export_and_reload():

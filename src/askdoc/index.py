@@ -133,7 +133,7 @@ class Index:
         if self.store.needs_conversion and self._store_dir == self.settings.index_dir:
             # An index written before sentence rows (see `store`): converted once, as a write.
             with self._writing():
-                self._touched = self.store.convert() > 0
+                self._touched = self.store.convert()
 
     # -- documents -----------------------------------------------------------
     def fingerprint(self, doc: Document) -> str:

@@ -270,8 +270,8 @@ def write_snapshot(path: Path, header: dict, lexical: Lexical, rows: Sequence[in
 
 
 def read_snapshot(path: Path) -> tuple[dict, dict[str, np.ndarray]] | None:
-    """A snapshot's header and its `from_arrays` arrays, or None when missing, unreadable
-    or of another version."""
+    """A snapshot's header and its `from_arrays` arrays plus ``keys`` (each row's `text_key`),
+    or None when missing, unreadable or of another version."""
     try:
         with np.load(path, allow_pickle=False) as z:
             header = json.loads(z["header"].tobytes())

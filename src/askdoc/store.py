@@ -30,6 +30,7 @@ download a model.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import socket
 import threading
@@ -56,6 +57,8 @@ class StoredDocument:
     sentences: int
     gen: str = ""
 
+
+log = logging.getLogger("askdoc")
 
 #: Rows per get() when reading a whole collection.
 PAGE = 5_000
@@ -216,9 +219,9 @@ class Store:
         """Whether the sentences are still in the layout of before sentence rows (see `convert`)."""
         return bool(self._old)
 
-    def convert(self) -> int:
+    def convert(self) -> bool:
         """Turn an index's per-sentence HNSW rows into sentence rows, document by document,
-        then drop them. Writers only (it writes); returns the documents converted.
+        then drop them. Writers only; returns whether it changed the store.
 
         Idempotent (upserts), so a conversion cut short is finished by the next one.
         """
@@ -226,22 +229,23 @@ class Store:
             if self._old not in _names(self._client):  # another writer converted it meanwhile
                 self._old = ""
             if not self._old:
-                return 0
+                return False
             old = self._client.get_collection(self._old, embedding_function=None)
-            gens = self.document_gens()
-            for doc_id, gen in gens.items():
-                found: dict[int, tuple[int, int, int, np.ndarray]] = {}
+            for doc_id, gen in self.document_gens().items():
+                found: dict[int, tuple[tuple[Span, int], np.ndarray]] = {}
                 for got in self._pages(old, ["metadatas", "embeddings"], {"$and": [{"doc_id": doc_id}, {"gen": gen}]}):
                     for key, m, e in zip(got["ids"], got["metadatas"], got["embeddings"]):
-                        found[_old_sentence_number(key)] = (m["start"], m["end"], m["chunk"], np.asarray(e))
-                sentences = [(Span(a, b), c) for a, b, c, _ in (found[n] for n in sorted(found))]
-                vecs = np.array([found[n][3] for n in sorted(found)], dtype=np.float32)
-                if sentences and len(found) == max(found) + 1:
-                    ids, metas = _sentence_rows(doc_id, gen, sentences, vecs)
+                        found[_old_sentence_number(key)] = ((Span(m["start"], m["end"]), m["chunk"]), np.asarray(e))
+                if found and sorted(found) == list(range(len(found))):
+                    rows = [found[n] for n in range(len(found))]
+                    ids, metas = _sentence_rows(doc_id, gen, [s for s, _ in rows], np.array([v for _, v in rows]))
                     self._add(self.sentences, ids, None, metas, upsert=True)
+                elif found:  # rows missing: the old store was damaged, and no quote can be trusted
+                    log.warning("document %r lacks sentences in the old index layout: it will not be quoted "
+                                "until it is indexed again (`askdoc index --rebuild`)", doc_id)  # fmt: skip
             self._client.delete_collection(self._old)
         self._old = ""
-        return len(gens)
+        return True
 
     def errors(self):
         return _chroma_errors(self.url)
