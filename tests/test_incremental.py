@@ -211,3 +211,40 @@ def test_flush_leaves_a_snapshot_that_a_new_process_reads_whole(tmp_path, monkey
     reader = Index(folder)
     monkeypatch.setattr(reader.store, "all_chunks", lambda ids=None: pytest.fail(f"read chunks of {ids}"))
     assert "timber" in reader.answer("What did ships from Norway bring?").text
+
+
+def test_rows_renumbered_after_many_removals_answer_as_a_fresh_process_does(tmp_path, monkeypatch):
+    """Removed documents' rows are renumbered away once they outnumber the live ones; the
+    renumbered rows keep every chunk's offsets, sentences, title and byline, and copies."""
+    from askdoc import retrieve
+
+    monkeypatch.setattr(retrieve, "RENUMBER_MIN_DEAD", 0)
+    folder = tmp_path / "index"
+    idx = Index(folder)
+    idx.add_file(ARTICLE)
+    idx.add_documents(_notes(6))
+    idx.add_documents([make_document("Copy\n\n" + TEXTS[0], doc_id=f"copy-{n}", title="Copy") for n in range(2)])
+    retriever = idx._get_retriever()
+    for round_ in range(5):  # each round leaves the notes' old rows dead
+        idx.add_documents(_notes(6, f" Round {round_}."))
+        renumbered = retriever.lexical.rows == retriever.lexical.n
+        if renumbered:
+            break
+    assert renumbered
+    questions = ["When did the copper mines close?", "Who wrote the article?", "What is the title of the article?",
+                 "Where was the summit held?", "What did ships from Norway bring?"]  # fmt: skip
+    fresh = Index(folder)
+    (folder / "askdoc-lexical-askdoc.npz").unlink(missing_ok=True)  # built from the store alone
+    for q in questions:
+        assert idx.answer(q) == fresh.answer(q)
+    assert _table(retriever) == _table(fresh._get_retriever())
+
+
+def _table(retriever) -> dict:
+    """What a retriever holds of each live chunk, its role chunks and its copies' stand-ins."""
+    t = retriever.rows
+    chunks = {cid: (t.doc_id(r), t.offsets(r), t.sentence_range(r), t.section(r), t.roles.get(r), t.keys[r])
+              for cid, r in t.row.items()}  # fmt: skip
+    roles = {role: {d: sorted(t.ids[r] for r in rows) for d, rows in by.items() if rows}
+             for role, by in t.role_rows.items()}  # fmt: skip
+    return {"chunks": chunks, "roles": roles, "canonical": {k: t.ids[r] for k, r in t.canonical.items()}}

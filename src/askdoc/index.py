@@ -500,14 +500,18 @@ class Index:
                 snapshot = self.settings.index_dir / f"askdoc-lexical-{self._name}.npz" if self.embedded else None
                 building = None
                 if self._docs is None:
-                    # The documents' texts and the lexical index load side by side: each took
-                    # about half a second of a 10^5-chunk index's opening.
+                    # The documents' texts and the lexical index load side by side (each took
+                    # about half a second of a 10^5-chunk index's opening), the index at its
+                    # snapshot's generations: the documents' own then say what it lacks.
                     self._sync()
-                    building = _LOADING.submit(Retriever, self.store, self.store.document_gens(), snapshot, self._name)
+                    building = _LOADING.submit(Retriever, self.store, None, snapshot, self._name)
                 gens = {i: d.gen for i, d in self._stored().items()}
-                retriever = building.result() if building else None
-                if retriever is None or retriever.gens != gens:  # (a writer came in between)
+                if building is None:
                     retriever = Retriever(self.store, gens, snapshot, self._name)
+                else:
+                    retriever = building.result()
+                    if retriever.gens != gens:  # written since the snapshot
+                        retriever.catch_up(gens)
                 self._retriever = retriever
                 # What is loaded by now (the documents, 10^5 chunk rows, the libraries) lives as
                 # long as the process: the collector's full passes need not walk it. Without this,
@@ -556,11 +560,7 @@ class Index:
         after the ``n_found`` retrieved passages all rank just below them)."""
         wanted: dict[tuple[str, int], tuple[float, int]] = {}
         for n, p in enumerate(passages, 1):
-            meta = retriever.meta(p.chunk_id)
-            if meta is None:
-                continue
-            first, count = int(meta["first_sentence"]), int(meta["n_sentences"])
-            for num in range(first, first + count):
+            for num in retriever.sentence_range(p.chunk_id):
                 wanted.setdefault((p.doc_id, num), (p.score, min(n, n_found + 1)))  # passages come best first
         got = retriever.sentences({(d, m) for d, n in wanted for m in (n - 1, n, n + 1)})
         out = []

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 #: Bump when `terms` or the snapshot layout changes: older snapshots are then ignored.
-SNAPSHOT_VERSION = 4
+SNAPSHOT_VERSION = 5
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
@@ -253,9 +253,11 @@ def text_key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
 
 
-def write_snapshot(path: Path, header: dict, lexical: Lexical, rows: Sequence[int], keys: np.ndarray) -> None:
-    """Save ``rows`` of ``lexical`` with a JSON ``header`` and the rows' text keys, atomically
-    (a reader sees the old or the new file)."""
+def write_snapshot(
+    path: Path, header: dict, lexical: Lexical, rows: Sequence[int], matrix: np.ndarray, keys: np.ndarray
+) -> None:
+    """Save ``rows`` of ``lexical`` with a JSON ``header``, the rows' integer ``matrix`` (see
+    `chunkrows`) and their text keys, atomically (a reader sees the old or the new file)."""
     words, ptr, ids, tfs = lexical.export(rows)
     term_rows, term_counts = Lexical.by_term(ptr, ids, tfs)  # the loader's sort, done here
     head = json.dumps({**header, "version": SNAPSHOT_VERSION, "words": words}).encode()
@@ -263,21 +265,22 @@ def write_snapshot(path: Path, header: dict, lexical: Lexical, rows: Sequence[in
     try:
         with open(tmp, "wb") as f:
             np.savez(f, header=np.frombuffer(head, dtype=np.uint8), row_ptr=ptr, term_ids=ids, counts=tfs,
-                     term_rows=term_rows, term_counts=term_counts, keys=keys.astype(np.int64))  # fmt: skip
+                     term_rows=term_rows, term_counts=term_counts, rows=matrix.astype(np.int32),
+                     keys=keys.astype(np.int64))  # fmt: skip
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
 
 
 def read_snapshot(path: Path) -> tuple[dict, dict[str, np.ndarray]] | None:
-    """A snapshot's header and its `from_arrays` arrays plus ``keys`` (each row's `text_key`),
-    or None when missing, unreadable or of another version."""
+    """A snapshot's header and its `from_arrays` arrays plus ``rows`` and ``keys`` (each row's
+    columns and `text_key`), or None when missing, unreadable or of another version."""
     try:
         with np.load(path, allow_pickle=False) as z:
             header = json.loads(z["header"].tobytes())
             if header.get("version") != SNAPSHOT_VERSION:
                 return None
-            arrays = {k: z[k] for k in ("row_ptr", "term_ids", "counts", "keys")}
+            arrays = {k: z[k] for k in ("row_ptr", "term_ids", "counts", "rows", "keys")}
             return header, {**arrays, "by_term": (z["term_rows"], z["term_counts"])}
     except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
         return None

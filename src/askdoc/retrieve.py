@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .chunkrows import ChunkRows
 from .lexical import Lexical, read_snapshot, terms, text_key, write_snapshot
 from .records import Passage, Span
 from .store import Store, StoredChunk, chunk_key
@@ -39,6 +40,9 @@ MAX_WIDEN = 4
 #: A process that fetched at least this many rows from the store (and a quarter of all)
 #: saves the lexical snapshot, so that the next process need not.
 SNAPSHOT_MIN_ROWS = 1000
+#: Dropped rows stay in place until there are this many (and more than live ones): then
+#: the live rows are renumbered.
+RENUMBER_MIN_DEAD = 1000
 #: Retrievers holding rows their snapshot lacks: a process saves them as it exits, so that
 #: a bulk `askdoc index` leaves a snapshot that the next process opens whole.
 _UNSAVED: weakref.WeakSet[Retriever] = weakref.WeakSet()
@@ -62,18 +66,22 @@ class Retriever:
     def __init__(
         self,
         store: Store,
-        gens: dict[str, str],
+        gens: dict[str, str] | None,
         snapshot: Path | None = None,
         origin: str = "",
     ):
-        """``snapshot``: where the lexical index is saved (None: not at all); ``origin``: which store."""
+        """``gens``: each document's current generation (None: the snapshot's, or failing
+        one, the store's; `catch_up` then brings it current); ``snapshot``: where the
+        lexical index is saved (None: not at all); ``origin``: which store."""
         self.store = store
-        self.gens = dict(gens)
         self._snapshot, self._origin = snapshot, origin
         # Held while the in-memory rows change or are read; Chroma is queried outside it.
         self._guard = threading.Lock()
-        saved = self._load() if snapshot else None
+        self.gens = dict(gens) if gens is not None else {}
+        saved = self._load(gens is None) if snapshot else None
         if saved is None:
+            if gens is None:
+                self.gens = store.document_gens()
             rows = [r for r in store.all_chunks() if self.current(r[2])]
             self._reset(rows)
         else:
@@ -84,21 +92,34 @@ class Retriever:
         self._unsaved = len(rows)
         self._save_if_due()
 
-    def _load(self) -> dict[str, str] | None:
-        """Rows from the snapshot, where its documents' generations are current; returns
-        the generations it held (None when there is no usable snapshot)."""
+    def _load(self, adopt: bool) -> dict[str, str] | None:
+        """Rows from the snapshot, where its documents' generations are current (with
+        ``adopt``, all of them, at the snapshot's generations); returns the generations
+        it held (None when there is no usable snapshot)."""
         got = read_snapshot(self._snapshot)
         if got is None or got[0].get("origin") != self._origin:
             return None
         header, arrays = got
         saved = header["gens"]
-        gens = self.gens
-        keep = np.asarray([m["doc_id"] in gens and saved.get(m["doc_id"]) == gens[m["doc_id"]]
-                           for m in header["metas"]], dtype=bool)  # fmt: skip
-        rows = [(chunk_key(m["doc_id"], m["gen"], m["index"]), "", m) for m, k in zip(header["metas"], keep) if k]
-        keys = arrays.pop("keys")[keep].tolist()
-        self._reset(rows, Lexical.from_arrays(header["words"], **arrays, keep=keep), keys)
-        return {d: g for d, g in saved.items() if d in self._doc_rows}
+        if adopt:
+            self.gens = dict(saved)
+        gens, names = self.gens, header["rows"]["names"]
+        current = np.asarray([n in gens and saved.get(n) == gens[n] for n in names] or [False], dtype=bool)
+        matrix, keys = arrays.pop("rows"), arrays.pop("keys")
+        keep = current[matrix[:, 0]] if len(matrix) else np.zeros(0, dtype=bool)
+        head = header["rows"]
+        if not keep.all():
+            position = np.cumsum(keep) - 1
+            roles = {str(position[int(r)]): v for r, v in head["roles"].items() if keep[int(r)]}
+            head, matrix, keys = {**head, "roles": roles}, matrix[keep], keys[keep]
+        lexical = Lexical.from_arrays(header["words"], **arrays, keep=keep)
+        self._reset([], lexical, ChunkRows.load(head, matrix, keys, gens))
+        return {d: g for d, g in saved.items() if d in self.rows.doc_rows}
+
+    def catch_up(self, gens: dict[str, str]) -> None:
+        """Bring the rows to ``gens``, fetching only the documents whose generation differs."""
+        changed = [d for d, g in gens.items() if self.gens.get(d) != g]
+        self.update(gens, self.store.all_chunks(changed) if changed else [])
 
     def _save_if_due(self, force: bool = False) -> None:
         """Save the snapshot once a quarter of the rows (and `SNAPSHOT_MIN_ROWS`) are not in it,
@@ -108,14 +129,11 @@ class Retriever:
         _UNSAVED.add(self)  # saved at exit at the latest
         if not force and self._unsaved < max(SNAPSHOT_MIN_ROWS, self.lexical.n // 4):
             return
-        live = sorted(self._row.values())
-        header = {
-            "origin": self._origin,
-            "gens": {d: self.gens[d] for d in self._doc_rows},
-            "metas": [self.metas[r] for r in live],
-        }
+        live = sorted(self.rows.row.values())
+        head, matrix, keys = self.rows.export(live)
+        header = {"origin": self._origin, "gens": {d: self.gens[d] for d in self.rows.doc_rows}, "rows": head}
         try:
-            write_snapshot(self._snapshot, header, self.lexical, live, np.asarray([self._keys[r] for r in live]))
+            write_snapshot(self._snapshot, header, self.lexical, live, matrix, keys)
         except OSError:
             return
         self._unsaved = 0
@@ -126,40 +144,22 @@ class Retriever:
         with self._guard:
             self._save_if_due(force=True)
 
-    def _reset(self, rows: list[StoredChunk], lexical: Lexical | None = None, keys: list[int] | None = None) -> None:
-        """Start over from ``rows`` (already in ``lexical``, with their `keys`, when given)."""
-        self.ids: list[str] = []
-        # Each chunk's text is its document's (`Index._views`), from its offsets: here only
-        # its `text_key`, which tells copies of one text apart (10^5 texts were 90 MB).
-        self._keys: list[int] = []
-        self.metas: list[dict] = []
-        self._row: dict[str, int] = {}
-        self._doc_rows: dict[str, list[int]] = {}
-        # Chunks holding a title or a byline, for questions that ask for one.
-        self._role_rows: dict[str, dict[str, list[int]]] = {}  # role -> doc_id -> rows
-        # Copies of one text (a file indexed twice) stand as one chunk, so they cannot fill every rank.
-        self._canonical: dict[int, int] = {}  # text_key -> the live row standing for all its copies
+    def _reset(self, rows: list[StoredChunk], lexical: Lexical | None = None, table: ChunkRows | None = None) -> None:
+        """Start over from ``rows`` (or from ``lexical`` and ``table``, holding them already)."""
+        # Each chunk's text is its document's (`Index._views`), from its offsets: the rows
+        # keep only its `text_key`, which tells copies of one text apart (10^5 texts were 90 MB).
+        self.rows = table or ChunkRows()
         # Per document, built when first needed: its chunk rows in order and where each ends
         # (in sentences), to find the first chunk holding a sentence.
         self._chunk_ends: dict[str, tuple[list[int], list[int]]] = {}
         self.lexical = lexical or Lexical()
-        self._append(rows, keys)
+        self._append(rows)
 
-    def _append(self, rows: Sequence[StoredChunk], keys: Sequence[int] | None = None) -> None:
-        """Add ``rows``; with ``keys`` (their texts' `text_key`), they are in the lexical index already."""
-        if keys is None:
-            self.lexical.add([text for _, text, _ in rows])
-            keys = [text_key(text) for _, text, _ in rows]
-        for (cid, _, meta), key in zip(rows, keys):
-            row = len(self.ids)
-            self.ids.append(cid)
-            self._keys.append(key)
-            self.metas.append(meta)
-            self._row[cid] = row
-            self._doc_rows.setdefault(meta["doc_id"], []).append(row)
-            for role in str(meta.get("roles", "")).split():
-                self._role_rows.setdefault(role, {}).setdefault(meta["doc_id"], []).append(row)
-            self._canonical.setdefault(key, row)
+    def _append(self, rows: Sequence[StoredChunk]) -> None:
+        """Add ``rows`` to the lexical index and the table."""
+        self.lexical.add([text for _, text, _ in rows])
+        for cid, text, meta in rows:
+            self.rows.add(cid, text_key(text), meta)
 
     def update(self, gens: dict[str, str], rows: Sequence[StoredChunk]) -> None:
         """Documents were written (``rows``: their new chunks) or removed (absent from ``gens``)."""
@@ -167,28 +167,20 @@ class Retriever:
             self._update(gens, rows)
 
     def _update(self, gens: dict[str, str], rows: Sequence[StoredChunk]) -> None:
-        gone = [d for d in self._doc_rows if gens.get(d) != self.gens.get(d)]
+        gone = [d for d in self.rows.doc_rows if gens.get(d) != self.gens.get(d)]
         self.gens = dict(gens)
         for doc_id in gone:
             self._chunk_ends.pop(doc_id, None)
-            old = self._doc_rows.pop(doc_id)
-            self.lexical.drop(old)
-            for row in old:
-                del self._row[self.ids[row]]
-                key = self._keys[row]
-                if self._canonical.get(key) == row:
-                    del self._canonical[key]
-            for by_doc in self._role_rows.values():
-                by_doc.pop(doc_id, None)
+            self.lexical.drop(self.rows.drop(doc_id))
         fresh = [r for r in rows if self.current(r[2])]
         self._append(fresh)
         self._unsaved += len(fresh)
-        if self.lexical.dead() > max(1000, self.lexical.n):
+        if self.lexical.dead() > max(RENUMBER_MIN_DEAD, self.lexical.n):
             # Mostly dead rows: renumber the live ones (rare, so amortised cheap; no re-tokenizing).
-            live = sorted(self._row.values())
+            live = sorted(self.rows.row.values())
             words, ptr, ids, counts = self.lexical.export(live)
-            rows = [(self.ids[i], "", self.metas[i]) for i in live]
-            self._reset(rows, Lexical.from_arrays(words, ptr, ids, counts), [self._keys[i] for i in live])
+            table = ChunkRows.load(*self.rows.export(live), self.gens)
+            self._reset([], Lexical.from_arrays(words, ptr, ids, counts), table)
         self._save_if_due()
 
     @property
@@ -198,10 +190,11 @@ class Retriever:
     def current(self, meta: dict) -> bool:
         return self.gens.get(meta["doc_id"]) == meta.get("gen", "")
 
-    def meta(self, chunk_id: str) -> dict | None:
-        """A current chunk's metadata (None for another generation's or an unknown id)."""
-        row = self._row.get(chunk_id)
-        return None if row is None else self.metas[row]
+    def sentence_range(self, chunk_id: str) -> range:
+        """The sentence numbers that begin in a current chunk (none for another
+        generation's or an unknown id)."""
+        row = self.rows.row.get(chunk_id)
+        return range(0) if row is None else self.rows.sentence_range(row)
 
     def oov(self, question: str) -> float:
         """The idf-weighted share of the question's terms found in no chunk at all."""
@@ -212,15 +205,15 @@ class Retriever:
 
     def _owner(self, doc_id: str, number: int) -> str | None:
         """The first current chunk holding a document's sentence ``number`` (whose sentence row holds it)."""
-        if doc_id not in self._doc_rows:
+        table = self.rows
+        if doc_id not in table.doc_rows:
             return None
         if doc_id not in self._chunk_ends:
-            rows = sorted(self._doc_rows.get(doc_id, ()), key=lambda r: int(self.metas[r]["index"]))
-            ends = [int(self.metas[r]["first_sentence"]) + int(self.metas[r]["n_sentences"]) for r in rows]
-            self._chunk_ends[doc_id] = (ends, rows)
+            rows = sorted(table.doc_rows[doc_id], key=table.index)
+            self._chunk_ends[doc_id] = ([table.sentence_range(r).stop for r in rows], rows)
         ends, rows = self._chunk_ends[doc_id]
         at = bisect.bisect_right(ends, number)
-        return self.ids[rows[at]] if at < len(rows) and number >= 0 else None
+        return table.ids[rows[at]] if at < len(rows) and number >= 0 else None
 
     def sentences(self, wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], tuple[Span, np.ndarray]]:
         """The span and unit vector of each (doc_id, sentence number) wanted that a current
@@ -245,15 +238,15 @@ class Retriever:
         out: list[str] = []
         seen: set[str] = set()
         for cid in cids:
-            row = self._row.get(cid)
+            row = self.rows.row.get(cid)
             if row is None:
                 continue
-            key = self._keys[row]
+            key = self.rows.keys[row]
             if key in seen:
                 continue
             seen.add(key)
             if not doc_ids:
-                cid = self.ids[self._canonical.setdefault(key, row)]
+                cid = self.rows.ids[self.rows.canonical.setdefault(key, row)]
             out.append(cid)
             if len(out) == n:
                 break
@@ -265,7 +258,7 @@ class Retriever:
             return []
         rows = None
         if doc_ids:
-            rows = np.asarray([r for d in doc_ids for r in self._doc_rows.get(d, ())], dtype=np.int64)
+            rows = np.asarray([r for d in doc_ids for r in self.rows.doc_rows.get(d, ())], dtype=np.int64)
         scores = self.lexical.scores(q, rows)
         hits = np.flatnonzero(scores)  # usually a small share of the rows
         if len(hits) > n:
@@ -294,7 +287,7 @@ class Retriever:
         with self._guard:
             dense = self._distinct(dense, wide, doc_ids)
             lexical = self._distinct(
-                [self.ids[r] for r in self.bm25_ranking(question, wide * MAX_WIDEN, doc_ids)], wide, doc_ids
+                [self.rows.ids[r] for r in self.bm25_ranking(question, wide * MAX_WIDEN, doc_ids)], wide, doc_ids
             )
         by_sentence = self._by_sentence(qvec, list(dict.fromkeys(dense + lexical)))[:wide]
         with self._guard:
@@ -313,7 +306,7 @@ class Retriever:
             if len(got) < want or want >= n * MAX_WIDEN:
                 return got
             with self._guard:
-                distinct = {self._keys[r] for r in map(self._row.get, got) if r is not None}
+                distinct = {self.rows.keys[r] for r in map(self.rows.row.get, got) if r is not None}
             if len(distinct) >= n // 2:
                 return got
             want *= MAX_WIDEN
@@ -324,12 +317,10 @@ class Retriever:
         with self._guard:
             held = {}
             for cid in cids:
-                row = self._row.get(cid)
+                row = self.rows.row.get(cid)
                 if row is None:  # removed this instant
                     continue
-                meta = self.metas[row]
-                first = int(meta["first_sentence"])
-                held[cid] = [(meta["doc_id"], m) for m in range(first, first + int(meta["n_sentences"]))]
+                held[cid] = [(self.rows.doc_id(row), m) for m in self.rows.sentence_range(row)]
         got = self.sentences({w for ws in held.values() for w in ws})
         best = {cid: max((float(got[w][1] @ qvec) for w in ws if w in got), default=-1.0) for cid, ws in held.items()}
         return sorted(best, key=lambda cid: -best[cid])
@@ -343,11 +334,11 @@ class Retriever:
         if role:
             # The role chunks of the documents the question found, in the order found;
             # failing those, of the documents that have one.
-            by_doc = self._role_rows.get(role, {})
-            found = [d for d in dict.fromkeys(self.metas[self._row[cid]]["doc_id"] for cid, _ in best) if d in by_doc]
+            by_doc = self.rows.role_rows.get(role, {})
+            found = [d for d in dict.fromkeys(self.rows.doc_id(self.rows.row[cid]) for cid, _ in best) if d in by_doc]
             if not found:
                 found = [d for d in by_doc if not doc_ids or d in doc_ids][:k]
-            firsts = self._distinct([self.ids[r] for d in found for r in by_doc[d]], k, doc_ids)
+            firsts = self._distinct([self.rows.ids[r] for d in found for r in by_doc[d]], k, doc_ids)
             top = 1.0 + max(fused.values(), default=0.0)
             skip = set(firsts)
             best = [(cid, top) for cid in firsts] + [kv for kv in best if kv[0] not in skip]
@@ -368,21 +359,21 @@ class Retriever:
     def _passage(self, chunk_id: str, score: float, views: Views) -> Passage | None:
         """A current chunk as a `Passage` with the given score (None for an unknown id, or
         a document the views lack: one removed this instant)."""
-        row = self._row.get(chunk_id)
+        row = self.rows.row.get(chunk_id)
         titles, texts = views
-        if row is None or self.metas[row]["doc_id"] not in texts:
+        doc_id = self.rows.doc_id(row) if row is not None else None
+        if doc_id not in texts:
             return None
-        meta = self.metas[row]
-        start, end = int(meta["start"]), int(meta["end"])
-        title, source = titles.get(meta["doc_id"], (meta["doc_id"], None))
+        start, end = self.rows.offsets(row)
+        title, source = titles.get(doc_id, (doc_id, None))
         return Passage(
-            doc_id=meta["doc_id"],
+            doc_id=doc_id,
             title=title,
             source=source,
             start=start,
             end=end,
-            text=texts[meta["doc_id"]][start:end],
+            text=texts[doc_id][start:end],
             score=score,
-            section=meta.get("section", ""),
+            section=self.rows.section(row),
             chunk_id=chunk_id,
         )
