@@ -80,6 +80,18 @@ def test_no_chunk_exceeds_the_model_limit(embedder):
     assert all(w in covered for w in ("word0", "word399", "Sentence number 199"))
 
 
+def test_word_pieces_are_counted_whole_even_after_encoding_truncated(embedder):
+    """Chunk sizes rest on these counts: a count cut at the model's limit would let a
+    chunk through that the model then truncates, losing its end from the vectors."""
+    long = " ".join(f"harbour{i}" for i in range(300))
+    embedder.encode([long])  # truncates to 256 word pieces
+    texts = [long, "A short one.", "naïve café, 1961!"]
+    counts = embedder.count_tokens(texts)
+    want = [len(ids) for ids in embedder.model.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    assert counts == want
+    assert want[0] > 600
+
+
 def test_default_chunks_fit_the_model(article_text, embedder):
     from askdoc.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS
 

@@ -130,8 +130,20 @@ class Embedder:
         """Word pieces per text, without special tokens."""
         if not texts:
             return []
-        enc = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-        return [len(ids) for ids in enc]
+        encode = getattr(self._counter, "encode_batch_fast", self._counter.encode_batch)  # (no offsets: faster)
+        return [len(e.ids) for e in encode(list(texts), add_special_tokens=False)]
+
+    @cached_property
+    def _counter(self):
+        """The model's Rust tokenizer, its own copy: through `transformers` counting cost
+        twice as long (each encoding became Python lists), and the shared one keeps the
+        truncation that the last `_batches` call set."""
+        from tokenizers import Tokenizer
+
+        own = Tokenizer.from_str(self.model.tokenizer.backend_tokenizer.to_str())
+        own.no_truncation()
+        own.no_padding()
+        return own
 
     @cached_property
     def _word_table(self) -> np.ndarray:
