@@ -133,6 +133,34 @@ def test_training_is_seeded_and_deterministic(trained):
     assert trained[0].losses == trained[1].losses
 
 
+def test_near_misses_swap_a_mention_for_one_the_paragraph_lacks():
+    """A near miss reads like its answerable twin but names something else of the article's
+    (of the same kind), and the sentence that answered the twin is among its negatives."""
+    import random
+
+    from askdoc.train import make_examples, near_miss
+
+    paragraph = "The harbour of Marrow Point froze in 1961, and ships from Norway brought timber."
+    mentions = ["Marrow Point", "Norway", "Sweden", "Lisbon", "1961", "1975", "12"]
+    for seed in range(20):
+        twin = near_miss("Where did ships from Norway dock in 1961?", paragraph, mentions, random.Random(seed))
+        assert twin in {"Where did ships from Sweden dock in 1961?", "Where did ships from Lisbon dock in 1961?",
+                        "Where did ships from Norway dock in 1975?"}  # fmt: skip
+    assert near_miss("Where did the ships dock?", paragraph, mentions, random.Random(0)) is None  # nothing to swap
+    qa = {"question": "What did ships from Norway bring?", "answers": [{"text": "timber", "answer_start": 73}]}
+    article = {"title": "Harbour", "paragraphs": [
+        {"context": paragraph + " The mines closed later.", "qas": [qa]},
+        {"context": "Sweden and Lisbon traded wool. Fishing boats sailed from Lisbon.", "qas": []},
+    ]}  # fmt: skip
+    plain = make_examples([article], negatives=3, seed=1)
+    both = make_examples([article], negatives=3, seed=1, near_misses=1.0)
+    assert both[: len(plain)] == plain  # the original examples are untouched
+    twins = both[len(plain) :]
+    assert {e.question for e in twins} in ({"What did ships from Sweden bring?"}, {"What did ships from Lisbon bring?"})
+    assert not any(e.positive for e in twins)
+    assert any(e.sentence == plain[0].sentence for e in twins)  # the hardest negative
+
+
 def test_train_reader_writes_weights_and_a_model_card_that_load(tmp_path):
     out = tmp_path / "reader"
     res = run_cli(

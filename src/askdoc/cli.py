@@ -275,8 +275,8 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
     result = train_reader(
         args.files, args.out, hold_out=args.hold_out or (), init=args.init, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, negatives=args.negatives, negative_weight=args.negative_weight,
-        max_questions=args.max_questions, max_steps=args.max_steps, freeze_layers=args.freeze_layers,
-        seed=args.seed, device=args.device,
+        near_misses=args.near_misses, max_questions=args.max_questions, max_steps=args.max_steps,
+        freeze_layers=args.freeze_layers, seed=args.seed, device=args.device,
         progress=lambda steps: tqdm(steps, desc="training", unit="step", disable=args.json),
         command="askdoc train-reader " + " ".join(sys.argv[2:]),
     )  # fmt: skip
@@ -395,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--negatives", type=int, default=3, help="negative sentences per question")
     p.add_argument("--negative-weight", type=float, default=1.0, help="loss weight of unanswerable questions")
+    p.add_argument("--near-misses", type=float, default=0.0, metavar="SHARE",
+                   help="share of answerable questions that also train as a generated near miss")  # fmt: skip
     p.add_argument("--max-questions", type=int, help="a seeded sample of this many questions (CPU runs)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps")
     p.add_argument("--freeze-layers", type=int, default=0, help="freeze the embeddings and the N lowest layers")

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,14 @@ DEFAULT_SEED = 13
 DEFAULT_SPAN_WEIGHT = 0.5
 #: Unanswerable questions' sentences weigh this much in the loss (they are rarer and harder).
 DEFAULT_NEGATIVE_WEIGHT = 1.0
+#: Share of answerable questions that also get a generated near miss (see `near_miss`).
+DEFAULT_NEAR_MISSES = 0.0
+#: A name (capitalised words), a year, or another number: what `near_miss` swaps.
+#: A name is capitalised mid-sentence (after a lower-case word or a comma): not "The" or "While".
+_MENTION = re.compile(
+    r"(?<=[a-z,;:] )(?:[A-Z][\w-]+(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w-]+)*)(?!['’]?\w)"
+    r"|(?<![\w.,])\d[\d,.]*\d\b|(?<![\w.,])\d\b"
+)
 
 
 @dataclass(frozen=True)
@@ -84,19 +93,19 @@ def load_articles(paths: Sequence[str | Path]) -> list[dict]:
 
 def make_examples(
     articles: Iterable[dict], negatives: int = DEFAULT_NEGATIVES, seed: int = DEFAULT_SEED,
-    negative_weight: float = DEFAULT_NEGATIVE_WEIGHT,
+    negative_weight: float = DEFAULT_NEGATIVE_WEIGHT, near_misses: float = DEFAULT_NEAR_MISSES,
 ) -> list[Example]:  # fmt: skip
     """Every question's positives plus at most ``negatives`` sampled negatives
-    (all of them, up to twice that, for an unanswerable question)."""
+    (all of them, up to twice that, for an unanswerable question). A ``near_misses``
+    share of the answerable questions also comes back as a `near_miss`, unanswerable,
+    whose hardest negative (the sentence that answered the original) always stays."""
     rng = random.Random(seed)
+    twins = random.Random(seed + 1)  # its own stream: the original examples stay those of the seed
     out: list[Example] = []
     for article in articles:
         title = str(article.get("title", ""))
-        paras = []
-        for para in article["paragraphs"]:
-            text = para["context"]
-            spans = split_sentences(text)
-            paras.append((text, spans))
+        paras = [(p["context"], split_sentences(p["context"])) for p in article["paragraphs"]]
+        mentions = sorted({m.group() for text, _ in paras for m in _MENTION.finditer(text)})
         for n, para in enumerate(article["paragraphs"]):
             text, spans = paras[n]
             other = paras[rng.randrange(len(paras))] if len(paras) > 1 else None
@@ -105,8 +114,9 @@ def make_examples(
             for qa in para["qas"]:
                 impossible = bool(qa.get("is_impossible")) or not qa.get("answers")
                 q = qa["question"].strip()
-                pos, neg = [], []
                 answer = None if impossible else qa["answers"][0]
+                twin = near_miss(q, text, mentions, twins) if answer and twins.random() < near_misses else None
+                pos, neg, hard = [], [], []
                 for k, sp in enumerate(spans):
                     prev = text[spans[k - 1].start : spans[k - 1].end] if k else ""
                     sentence = text[sp.start : sp.end]
@@ -114,6 +124,8 @@ def make_examples(
                     if answer and sp.start <= a < sp.end:
                         end = min(a + len(answer["text"]), sp.end)
                         pos.append(Example(title, q, sentence, prev, True, (a - sp.start, end - sp.start)))
+                        if twin:
+                            hard.append(Example(title, twin, sentence, prev, False, None, negative_weight))
                     else:
                         w = negative_weight if impossible else 1.0
                         neg.append(Example(title, q, sentence, prev, False, None, w))
@@ -124,7 +136,31 @@ def make_examples(
                         neg.append(Example(title, q, o_text[sp.start : sp.end], prev, False))
                 rng.shuffle(neg)
                 out += pos + neg[: negatives * (2 if impossible else 1)]
+                if twin:  # the twin's other negatives: the original's, asked the twin's way
+                    more = [Example(title, twin, e.sentence, e.previous, False, None, negative_weight) for e in neg]
+                    out += hard + more[: max(0, negatives - len(hard))]
     return out
+
+
+def near_miss(question: str, paragraph: str, mentions: Sequence[str], rng: random.Random) -> str | None:
+    """The question with one name or number it shares with its paragraph swapped for another
+    of the article's, of the same kind, that the paragraph never mentions: an unanswerable
+    question that reads like an answerable one (SQuAD 2.0's hardest kind), or None."""
+    found = [m for m in _MENTION.finditer(question) if m.start() > 0 and m.group() in paragraph]
+    if not found:
+        return None
+    m = found[rng.randrange(len(found))]
+    kind = _kind(m.group())
+    pool = [x for x in mentions if _kind(x) == kind and x not in paragraph and x.lower() not in question.lower()]
+    if not pool:
+        return None
+    return question[: m.start()] + pool[rng.randrange(len(pool))] + question[m.end() :]
+
+
+def _kind(mention: str) -> str:
+    if not mention[0].isdigit():
+        return "name"
+    return "year" if re.fullmatch(r"1\d{3}|20\d{2}", mention) else "number"
 
 
 def split_articles(articles: list[dict], hold_out: Sequence[str]) -> tuple[list[dict], list[dict]]:
@@ -172,6 +208,7 @@ def train_reader(
     lr: float = DEFAULT_LR,
     negatives: int = DEFAULT_NEGATIVES,
     negative_weight: float = DEFAULT_NEGATIVE_WEIGHT,
+    near_misses: float = DEFAULT_NEAR_MISSES,
     max_questions: int | None = None,
     max_steps: int | None = None,
     freeze_layers: int = 0,
@@ -205,7 +242,7 @@ def train_reader(
     train_articles, held = split_articles(articles, hold_out)
     if hold_out and not held:
         raise DataSetError(f"none of the held-out titles {list(hold_out)} is in the training files")
-    examples = make_examples(train_articles, negatives, seed, negative_weight)
+    examples = make_examples(train_articles, negatives, seed, negative_weight, near_misses)
     if max_questions:
         questions = sorted({(e.article, e.question) for e in examples})
         keep = set(random.Random(seed).sample(questions, min(max_questions, len(questions))))
@@ -285,8 +322,8 @@ def train_reader(
     result.seconds = time.perf_counter() - started
     write_card(out, result, files=[str(f) for f in train_files], hold_out=hold_out, command=command,
                recipe=dict(epochs=epochs, batch_size=batch_size, lr=lr, negatives=negatives,
-                           negative_weight=negative_weight, max_questions=max_questions, seed=seed,
-                           freeze_layers=freeze_layers,
+                           negative_weight=negative_weight, near_misses=near_misses, max_questions=max_questions,
+                           seed=seed, freeze_layers=freeze_layers,
                            init=str(init) if init else "bundled all-MiniLM-L6-v2", device=device,
                            examples=len(examples)))  # fmt: skip
     return result
