@@ -249,17 +249,18 @@ def test_a_read_only_index_copy_follows_its_owners_changes(tmp_path, monkeypatch
     """A reader of a read-only index answers from a private copy; when the folder's owner
     changes the index, the reader copies it again before its next answer (never stale)."""
     from askdoc import Index
-    from askdoc import index as index_module
+    from askdoc import folder as folder_module
+    from askdoc.errors import IndexReadOnly
 
     folder = tmp_path / "index"
     owner = Index(folder)
     owner.add_text("Tide Tables\n\nHigh tide at Marrow Point comes at 06:15 on weekdays.", doc_id="tide")
-    monkeypatch.setattr(index_module, "_writable", lambda f: Path(f) != folder)  # read-only, for this reader
+    monkeypatch.setattr(folder_module, "_writable", lambda f: Path(f) != folder)  # read-only, for this reader
     reader = Index(folder)
-    assert reader._store_dir != folder and "06:15" in reader.answer("When is high tide at Marrow Point?").text
+    assert reader._folder.is_copy and "06:15" in reader.answer("When is high tide at Marrow Point?").text
     owner.add_text("Tide Tables\n\nHigh tide at Marrow Point comes at 07:45 on weekdays.", doc_id="tide")
     assert "07:45" in reader.answer("When is high tide at Marrow Point?").text
-    with pytest.raises(index_module.IndexReadOnly):
+    with pytest.raises(IndexReadOnly):
         reader.remove("tide")
 
 
@@ -317,15 +318,15 @@ def test_an_index_from_before_sentence_rows_is_converted_and_answers_the_same(tm
 def test_a_read_only_index_from_before_sentence_rows_answers(tmp_path, monkeypatch):
     """A read-only folder cannot be converted in place: its private copy is, and the folder is untouched."""
     from askdoc import Index
-    from askdoc import index as index_module
+    from askdoc import folder as folder_module
 
     folder = tmp_path / "index"
     owner = Index(folder)
     owner.add_text("Tide Tables\n\nHigh tide at Marrow Point comes at 06:15 on weekdays.", doc_id="tide")
     _as_before_sentence_rows(owner)
     before = sorted((p.relative_to(folder), p.stat().st_mtime_ns) for p in folder.rglob("*"))
-    monkeypatch.setattr(index_module, "_writable", lambda f: Path(f) != folder)
+    monkeypatch.setattr(folder_module, "_writable", lambda f: Path(f) != folder)
     reader = Index(folder)
-    assert reader._store_dir != folder
+    assert reader._folder.is_copy
     assert "06:15" in reader.answer("When is high tide at Marrow Point?").text
     assert sorted((p.relative_to(folder), p.stat().st_mtime_ns) for p in folder.rglob("*")) == before

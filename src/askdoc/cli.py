@@ -110,9 +110,9 @@ def _duration(seconds: float) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .index import _check_question
+    from .cues import check_question
 
-    question = _check_question(args.question)  # fail before loading anything heavy
+    question = check_question(args.question)  # fail before loading anything heavy
     idx = _index(args)
     ans = idx.answer(question, k=args.k, doc_ids=args.doc or None)
     if args.json:

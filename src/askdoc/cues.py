@@ -4,18 +4,26 @@ A "when" question wants a date the question does not already name, "how many"
 a number, "what is the budget" a number too, "what is the email" an address,
 "what does NAM stand for" a spelled-out name, "who wrote" a byline. A strong
 cue nearly decides: a quote without that form does not answer the question.
+
+Also what a question is before any of that: `check_question` normalises the text
+or refuses it, and `unanswerable_form` tells text no document could answer.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import QuestionError
 from .lexical import STOPWORDS
+
+#: Longest question accepted, in characters.
+MAX_QUESTION_CHARS = 2000
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 
@@ -248,3 +256,27 @@ class Synonyms:
 def content_words(text: str) -> tuple[str, ...]:
     """The distinct words of ``text`` that are not stopwords (memoised: sentences recur)."""
     return tuple(dict.fromkeys(w for w in words(text) if w not in STOPWORDS))
+
+
+def check_question(question: object) -> str:
+    """The question as askdoc reads it: Unicode-normalised (NFKC), without control or
+    zero-width characters; an error when nothing is left or it is far too long."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    if len(question) > 50 * MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,})"
+        )
+    if any(unicodedata.category(ch) == "Cs" for ch in question):
+        # Lone surrogates: bytes that were not UTF-8 (a shell passing Latin-1, say).
+        raise QuestionError("the question holds bytes that are not UTF-8 text; re-type it or convert it to UTF-8")
+    text = unicodedata.normalize("NFKC", question)
+    text = "".join(
+        " " if ch in "\t\n\r" else ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\t\n\r"
+    )
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("the question is empty")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is too long ({len(text):,} characters; the limit is {MAX_QUESTION_CHARS:,})")
+    return text

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import gc
 import hashlib
 import json
 import logging
-import os
 import re
-import shutil
-import tempfile
 import threading
-import unicodedata
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -26,17 +20,15 @@ from . import answering as answer_stage
 from . import prepare
 from .chunk import CHUNKER_VERSION
 from .config import Settings
-from .cues import WordVectors, asked_role
+from .cues import WordVectors, asked_role, check_question
 from .embed import Embedder
 from .errors import (
     ConfigError,
     DocumentError,
-    IndexDamaged,
-    IndexReadOnly,
     QuestionError,
-    StoreError,
     UnknownDocument,
 )
+from .folder import MANIFEST, StoreHandle, read_only
 from .ingest import make_document, read_file
 from .read import Reader
 from .records import Answer, Document, IndexResult, Passage
@@ -44,22 +36,10 @@ from .store import (
     DocumentRows,
     Store,
     StoredDocument,
-    client_origin,
-    forget_client,
-    open_client,
 )
 
-#: Longest question accepted, in characters.
-MAX_QUESTION_CHARS = 2000
 #: An index name becomes part of Chroma collection names, which allow only these.
 _NAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,48}[A-Za-z0-9]")
-#: Beside the embedded store: the documents it holds and where they came from, so
-#: that a damaged index can be rebuilt from its sources.
-MANIFEST = "askdoc-manifest.json"
-LOCK_FILE = ".askdoc.lock"
-#: Beside the embedded store: rewritten by each writer once its change is in, so that
-#: every reader (other processes, other Index objects) notices with one small read.
-STAMP_FILE = "askdoc-stamp"
 #: Hears (sentences embedded so far, sentences to embed) while documents are indexed.
 Progress = Callable[[int, int], None]
 #: Changes when the way chunks and sentences become vectors changes (part of the fingerprint).
@@ -67,13 +47,7 @@ EMBEDDING_VERSION = "pooled1"
 
 log = logging.getLogger("askdoc")
 
-# The newest stamp that each embedded Chroma client of this process (named by
-# `client_origin`) is known to have seen. Such a client never reads the vectors
-# another client wrote (chroma-core/chroma#3792), so after a change made through
-# another one it is reopened, once for all the Index objects of the process.
-_client_seen: dict[str, str] = {}
 _LOADING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="askdoc-open")
-_client_lock = threading.Lock()
 
 
 class Index:
@@ -112,25 +86,13 @@ class Index:
         self.reader = None if s.reader == "off" else Reader(s.reader or None, s.device)
         self.embedded = not self.settings.chroma_url
         self._name = name
-        self._origin = ""  # the embedded client's `client_origin`
-        # Where the embedded client reads: the index folder, or a private copy of a read-only one.
-        self._store_dir = self.settings.index_dir
-        self._copied = ""  # the stamp the index folder had when it was copied
-        try:
-            self.store = self._open_store()
-        except StoreError as exc:
-            if not self.embedded or isinstance(exc, (IndexDamaged, IndexReadOnly)):
-                raise
-            raise IndexDamaged(
-                f"the index at {self.settings.index_dir} is damaged ({exc}); "
-                "run `askdoc index --rebuild` to rebuild it from its documents"
-            ) from None
+        self._folder = StoreHandle(self.settings, name)
         self._lock = threading.RLock()
         self._retriever = None
         self._docs: dict[str, StoredDocument] | None = None
         self._seen: str | None = None  # the stamp that the cached documents and retriever reflect
         self._touched = False  # the write under way has changed the store
-        if self.store.needs_conversion and self._store_dir == self.settings.index_dir:
+        if self.store.needs_conversion and not self._folder.is_copy:
             # An index written before sentence rows (see `store`): converted once, as a write.
             with self._writing():
                 self._touched = self.store.convert()
@@ -163,82 +125,14 @@ class Index:
         doc = read_file(path, doc_id=doc_id, max_bytes=self.settings.max_document_bytes)
         return self.add_documents([doc], given_ids=doc_id is not None, progress=progress)[0]
 
-    def _open_store(self) -> Store:
-        s = self.settings
-        if not self.embedded:
-            return Store(open_client(s.index_dir, s.chroma_url, s.chroma_timeout), prefix=self._name, url=s.chroma_url)
-        # Opening a store that exists is a read and takes no lock: a reader never waits
-        # behind a writer, and a read-only folder still answers. Creating one is a write:
-        # two first writers race on Chroma's tables.
-        if (s.index_dir / "chroma.sqlite3").is_file():
-            store = self._open_embedded(create=False)
-            if store is not None:
-                return store
-        with self._process_lock():
-            return self._open_embedded(create=True)
-
-    def _open_embedded(self, create: bool) -> Store | None:
-        """The embedded store; None when it lacks this index's collections and ``create`` is False."""
-        folder = self.settings.index_dir
-        stamp = self._read_stamp()  # before the client opens: a client opened now has read all so far
-        if not create and self._store_dir == folder and not _writable(folder):
-            # Chroma's embedded store writes its database on opening, even to read: a read-only
-            # folder (a mounted volume, another user's index) answers from a private copy.
-            self._store_dir, self._copied = _private_copy(folder), stamp
-        try:
-            client = open_client(self._store_dir, "", self.settings.chroma_timeout)
-            if not create and not Store.exists(client, self._name):
-                return None
-            store = self._store(client)
-        except StoreError as exc:
-            # Say so rather than call the index damaged (which would move it aside to rebuild it).
-            if "readonly database" in str(exc) or not _writable(self._store_dir):
-                forget_client(self._store_dir)
-                raise _read_only(folder) from None
-            raise
-        self._origin = client_origin(self._store_dir)
-        with _client_lock:
-            _client_seen.setdefault(self._origin, stamp)
-        return store
-
-    def _store(self, client) -> Store:
-        store = Store(client, prefix=self._name)
-        if store.needs_conversion and self._store_dir != self.settings.index_dir:
-            store.convert()  # a private copy of a read-only folder is this process's to change
-        return store
-
-    @contextlib.contextmanager
-    def _process_lock(self):
-        """Across processes, one writer of an embedded store at a time (a lock file beside it).
-        Only writers take it: readers rely on the store's generations and the stamp."""
-        if not self.embedded:
-            yield
-            return
-        from filelock import FileLock, Timeout
-
-        folder = self.settings.index_dir
-        lock = FileLock(folder / LOCK_FILE, timeout=600)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            lock.acquire()
-        except Timeout:
-            raise StoreError(f"another askdoc process has been writing {folder} for 10 minutes") from None
-        except OSError as exc:
-            # A read-only volume or another user's folder: the lock file cannot be made.
-            raise _read_only(folder, exc) from None
-        try:
-            yield
-        finally:
-            lock.release()
-
     @contextlib.contextmanager
     def _writing(self):
         """One writer at a time: threads through a lock, processes through the lock file.
         It starts from what the last writer committed and, when it changed the store,
         leaves a new stamp for the readers."""
-        if self._store_dir != self.settings.index_dir:  # answering from a copy of a read-only folder
-            raise _read_only(self.settings.index_dir)
-        with self._lock, self._process_lock():
+        if self._folder.is_copy:  # answering from a copy of a read-only folder
+            raise read_only(self.settings.index_dir)
+        with self._lock, self._folder.writer_lock():
             self._sync()
             self._touched, done = False, False
             try:
@@ -248,71 +142,31 @@ class Index:
                 done = True
             finally:
                 if self._touched:
-                    self._publish(done)
+                    stamp = self._folder.publish()
+                    if done:  # this object's caches already hold the change
+                        self._seen = stamp
+
+    @property
+    def store(self) -> Store:
+        return self._folder.store
 
     # -- what other writers did ----------------------------------------------
-    def _read_stamp(self) -> str:
-        if not self.embedded:
-            return self.store.read_stamp()
-        try:
-            return (self.settings.index_dir / STAMP_FILE).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return ""
-
-    def _publish(self, cached: bool) -> None:
-        """Leave a new stamp; ``cached``: this object's caches already hold the change."""
-        stamp = f"{uuid.uuid4().hex} {self._origin}"
-        if self.embedded:
-            path = self.settings.index_dir / STAMP_FILE
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(stamp, encoding="utf-8")
-            tmp.replace(path)  # readers see the old stamp or the new one, never half of one
-            with _client_lock:
-                _client_seen[self._origin] = stamp
-        else:
-            self.store.write_stamp(stamp)
-        if cached:
-            self._seen = stamp
-
     def _sync(self) -> None:
         """Catch up with what other writers committed since this object last looked.
 
         Per question this is one read of the stamp; when it changed, the changed
         documents are fetched and the retriever is updated in place.
         """
-        if self._read_stamp() == self._seen:
+        if self._folder.read_stamp() == self._seen:
             return
         with self._lock:
-            stamp = self._read_stamp()
+            stamp = self._folder.read_stamp()
             if stamp == self._seen:
                 return
-            if self.embedded:
-                self._catch_up_client(stamp)
+            if self.embedded and self._folder.catch_up(stamp) and self._retriever is not None:
+                self._retriever.store = self.store
             self._refresh()
             self._seen = stamp
-
-    def _catch_up_client(self, stamp: str) -> None:
-        """Use a Chroma client that has seen the change ``stamp`` names (see `_client_seen`)."""
-        folder = self._store_dir
-        copied = folder != self.settings.index_dir
-        with _client_lock:
-            current = client_origin(folder)
-            if copied and stamp != self._copied:
-                # A private copy of a read-only index (see `_open_embedded`) that its owner changed since.
-                forget_client(folder)
-                shutil.rmtree(folder.parent, ignore_errors=True)
-                folder, self._copied = _private_copy(self.settings.index_dir), stamp
-                self._store_dir, self._origin = folder, ""  # a new client, whatever its count
-            elif not copied and stamp.rpartition(" ")[2] != current and _client_seen.get(current) != stamp:
-                forget_client(folder)  # written through another client: the next one reads the folder afresh
-            client = open_client(folder, "", self.settings.chroma_timeout)  # the one this process shares
-            current = client_origin(folder)
-            _client_seen.setdefault(current, stamp)
-            if current != self._origin:
-                self.store = self._store(client)
-                self._origin = current
-                if self._retriever is not None:
-                    self._retriever.store = self.store
 
     def _refresh(self) -> None:
         """Bring the cached documents and retriever up to the store's state, fetching
@@ -530,7 +384,7 @@ class Index:
 
     def retrieve(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Retrieval:
         """Passages and candidate sentences for a question (the answer stage's input)."""
-        question = _check_question(question)
+        question = check_question(question)
         if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
             raise QuestionError(f"k must be a whole number of at least 1, not {k!r}")
         k = k or self.settings.top_k
@@ -591,32 +445,6 @@ class Index:
         return out
 
 
-def _read_only(folder: Path, exc: OSError | None = None) -> IndexReadOnly:
-    why = f" ({exc.strerror or exc})" if exc is not None else ""
-    return IndexReadOnly(f"the index at {folder} cannot be changed: its folder is not writable{why}")
-
-
-def _private_copy(folder: Path) -> Path:
-    """A copy of a read-only index folder in a temporary folder removed at exit."""
-    tmp = Path(tempfile.mkdtemp(prefix="askdoc-readonly-"))
-    atexit.register(shutil.rmtree, tmp, True)
-    try:
-        # Plain file copies: the folder's read-only modes must not come along.
-        copy = Path(shutil.copytree(folder, tmp / "index", ignore=shutil.ignore_patterns(LOCK_FILE),
-                                    copy_function=shutil.copyfile))  # fmt: skip
-        for path in [copy, *copy.rglob("*")]:
-            if path.is_dir():
-                path.chmod(0o700)
-        return copy
-    except OSError as exc:
-        raise IndexReadOnly(f"the index at {folder} is read-only and could not be copied to read it: {exc}") from None
-
-
-def _writable(folder: Path) -> bool:
-    db = folder / "chroma.sqlite3"
-    return os.access(folder, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
-
-
 def _result(doc: Document, status: str, chunks: int) -> IndexResult:
     furniture = len(doc.text[doc.body_end :].strip())
     return IndexResult(doc.doc_id, doc.title, status, chunks, doc.body_end - doc.body_start, furniture)
@@ -637,27 +465,3 @@ class Retrieval:
     word_vectors: WordVectors | None = None
     #: How many of ``passages`` the search found; the rest are the documents' leads.
     n_found: int = 0
-
-
-def _check_question(question: object) -> str:
-    """The question as askdoc reads it: Unicode-normalised (NFKC), without control or
-    zero-width characters; an error when nothing is left or it is far too long."""
-    if not isinstance(question, str):
-        raise QuestionError("the question must be text")
-    if len(question) > 50 * MAX_QUESTION_CHARS:
-        raise QuestionError(
-            f"the question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,})"
-        )
-    if any(unicodedata.category(ch) == "Cs" for ch in question):
-        # Lone surrogates: bytes that were not UTF-8 (a shell passing Latin-1, say).
-        raise QuestionError("the question holds bytes that are not UTF-8 text; re-type it or convert it to UTF-8")
-    text = unicodedata.normalize("NFKC", question)
-    text = "".join(
-        " " if ch in "\t\n\r" else ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\t\n\r"
-    )
-    text = " ".join(text.split())
-    if not text:
-        raise QuestionError("the question is empty")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise QuestionError(f"the question is too long ({len(text):,} characters; the limit is {MAX_QUESTION_CHARS:,})")
-    return text

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from .config import DEFAULT_ARTICLE, Settings
 from .errors import IndexDamaged
-from .index import MANIFEST, Index
+from .folder import MANIFEST
+from .index import Index
 from .ingest import read_file, slugify
 from .records import Answer, IndexResult
 from .store import forget_client
