@@ -6,7 +6,7 @@ The sentence model learns which candidate sentence holds the answer from the
 answerable questions of every file; the abstention model learns, from files
 with unanswerable questions (SQuAD v2.0), whether the best sentence answers at
 all. Articles are split into two folds to report held-out figures; the printed
-weights, fitted on everything, go into ``src/askdoc/answering.py``, and the
+weights, fitted on everything, go into ``src/askdoc/scorer.py``, and the
 threshold at 5% held-out false abstention into ``src/askdoc/config.py``. Role
 features (title/byline) never fire in SQuAD text and keep hand-set weights.
 """
@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from askdoc import answering as A
 from askdoc import evaluate as ev
+from askdoc import scorer as A
+from askdoc.cues import answer_cue
 from askdoc.embed import Embedder
 
 HAND_SET = {"role_match": 3.0, "role_other": -1.5}
@@ -70,7 +71,7 @@ def extract(items: list[dict]) -> dict[str, np.ndarray]:
         "number": np.array(numbers),
         "fold": np.array([it["fold"] for it in items]), "has_neg": np.array([it["has_neg"] for it in items]),
         "oov": np.array([it["oov"] for it in items]), "answerable": np.array([it["answerable"] for it in items]),
-        "cue_expected": np.array([A.answer_cue(it["question"]) is not None for it in items]),
+        "cue_expected": np.array([answer_cue(it["question"]) is not None for it in items]),
     }  # fmt: skip
 
 

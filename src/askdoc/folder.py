@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -26,7 +27,7 @@ import uuid
 from pathlib import Path
 
 from .config import Settings
-from .errors import IndexDamaged, IndexReadOnly, StoreError
+from .errors import ConfigError, IndexDamaged, IndexReadOnly, StoreError
 from .store import Store, client_origin, forget_client, open_client
 
 #: Beside the embedded store: the documents it holds and where they came from, so
@@ -35,6 +36,8 @@ MANIFEST = "askdoc-manifest.json"
 LOCK_FILE = ".askdoc.lock"
 #: Beside the embedded store: rewritten by each writer once its change is in.
 STAMP_FILE = "askdoc-stamp"
+#: An index name becomes part of Chroma collection names, which allow only these.
+_NAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,48}[A-Za-z0-9]")
 #: How long a writer waits for another process's write to finish, in seconds.
 WRITER_WAIT = 600
 
@@ -49,6 +52,11 @@ class StoreHandle:
     shared with other processes through its folder's lock file and stamp."""
 
     def __init__(self, settings: Settings, name: str):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ConfigError(
+                f"index name {name!r} is not allowed: use 2-50 letters, digits, '.', '_' or '-', "
+                "starting and ending with a letter or digit"
+            )
         self.settings, self.name = settings, name
         self.embedded = not settings.chroma_url
         self.origin = ""  # the embedded client's `client_origin`

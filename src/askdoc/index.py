@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import json
-import logging
-import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,35 +14,19 @@ from pathlib import Path
 import numpy as np
 
 from . import answering as answer_stage
-from . import prepare
-from .chunk import CHUNKER_VERSION
+from . import prepare, scorer
 from .config import Settings
 from .cues import WordVectors, asked_role, check_question
 from .embed import Embedder
-from .errors import (
-    ConfigError,
-    DocumentError,
-    QuestionError,
-    UnknownDocument,
-)
+from .errors import ConfigError, DocumentError, QuestionError, UnknownDocument
 from .folder import MANIFEST, StoreHandle, read_only
 from .ingest import make_document, read_file
 from .read import Reader
 from .records import Answer, Document, IndexResult, Passage
-from .store import (
-    DocumentRows,
-    Store,
-    StoredDocument,
-)
+from .store import DocumentRows, Store, StoredDocument
 
-#: An index name becomes part of Chroma collection names, which allow only these.
-_NAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,48}[A-Za-z0-9]")
 #: Hears (sentences embedded so far, sentences to embed) while documents are indexed.
 Progress = Callable[[int, int], None]
-#: Changes when the way chunks and sentences become vectors changes (part of the fingerprint).
-EMBEDDING_VERSION = "pooled1"
-
-log = logging.getLogger("askdoc")
 
 _LOADING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="askdoc-open")
 
@@ -74,11 +55,6 @@ class Index:
             index_dir=Path(path) if path is not None else None, chroma_url=chroma_url, **overrides
         )
         s = self.settings
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise ConfigError(
-                f"index name {name!r} is not allowed: use 2-50 letters, digits, '.', '_' or '-', "
-                "starting and ending with a letter or digit"
-            )
         if not s.chroma_url and s.index_dir.is_file():
             raise ConfigError(f"{s.index_dir} is a file, not an index folder")
         self.embedder = Embedder(s.model, s.device, s.batch_size, s.precision)
@@ -100,12 +76,7 @@ class Index:
     # -- documents -----------------------------------------------------------
     def fingerprint(self, doc: Document) -> str:
         """Identifies the document text, the model and the chunker settings."""
-        s = self.settings
-        h = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()[:16]
-        return (
-            f"{h}|{self.embedder.identity}|{EMBEDDING_VERSION}|chunker{CHUNKER_VERSION}|{s.chunk_tokens}/{s.chunk_overlap}"
-            f"|{doc.title}|{doc.body_start}-{doc.body_end}"
-        )
+        return prepare.fingerprint(doc, self.settings, self.embedder)
 
     def add_text(self, text: str, doc_id: str, title: str = "", source: str | None = None) -> IndexResult:
         """Index a string. Re-adding unchanged text does nothing."""
@@ -403,46 +374,11 @@ class Index:
         # Each document's lead carries what the whole document is about, which a
         # question rarely repeats word for word.
         passages = found + retriever.leads(found, views)
-        candidates = self._candidates(passages, len(found), retriever, texts, titles)
+        candidates = scorer.candidates(passages, len(found), retriever, texts, titles)
         return Retrieval(
             question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question),
             self.embedder.word_vectors, len(found),
         )  # fmt: skip
-
-    def _candidates(self, passages, n_found, retriever, texts, titles) -> list[answer_stage.Candidate]:
-        """The sentences of the passages, with their neighbours as context (the leads
-        after the ``n_found`` retrieved passages all rank just below them)."""
-        wanted: dict[tuple[str, int], tuple[float, int]] = {}
-        for n, p in enumerate(passages, 1):
-            for num in retriever.sentence_range(p.chunk_id):
-                wanted.setdefault((p.doc_id, num), (p.score, min(n, n_found + 1)))  # passages come best first
-        got = retriever.sentences({(d, m) for d, n in wanted for m in (n - 1, n, n + 1)})
-        out = []
-        for (doc_id, num), (pscore, prank) in sorted(wanted.items()):
-            own = got.get((doc_id, num))
-            if own is None:
-                continue
-            span, vec = own
-            prev = got.get((doc_id, num - 1))
-            near = [x for x in (prev, got.get((doc_id, num + 1))) if x is not None]
-            ctx = vec + 0.5 * sum(v for _, v in near) if near else vec
-            text = texts[doc_id]
-            out.append(
-                answer_stage.Candidate(
-                    doc_id=doc_id,
-                    number=num,
-                    span=span,
-                    vec=vec,
-                    passage_score=pscore,
-                    passage_rank=prank,
-                    context_vec=ctx / (np.linalg.norm(ctx) or 1.0),
-                    neighbour_vecs=tuple(v for _, v in near),
-                    neighbour_text=" ".join(text[s.start : s.end] for s, _ in near),
-                    previous_text=text[prev[0].start : prev[0].end] if prev is not None else "",
-                    role=answer_stage.sentence_role(text[span.start : span.end], num, titles[doc_id][0]),
-                )
-            )
-        return out
 
 
 def _result(doc: Document, status: str, chunks: int) -> IndexResult:
@@ -457,7 +393,7 @@ class Retrieval:
     question: str
     qvec: np.ndarray
     passages: list[Passage]
-    candidates: list[answer_stage.Candidate]
+    candidates: list[scorer.Candidate]
     texts: dict[str, str]
     titles: dict[str, tuple[str, str | None]]
     idf: Callable[[str], float]

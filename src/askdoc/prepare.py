@@ -8,18 +8,31 @@ sentence is embedded once; a chunk's vector is pooled from its sentences' (see
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import answering as answer_stage
-from .chunk import chunk_document
+from .chunk import CHUNKER_VERSION, chunk_document
 from .config import Settings
 from .embed import Embedder
 from .records import Chunk, Document, Span
+from .scorer import sentence_role
 from .store import DocumentRows
 
 Split = tuple[list[Chunk], list[str], list[tuple[Span, int]]]
+#: Changes when the way chunks and sentences become vectors changes (part of the fingerprint).
+EMBEDDING_VERSION = "pooled1"
+
+
+def fingerprint(doc: Document, settings: Settings, embedder: Embedder) -> str:
+    """Identifies the document text, the model and the chunker settings: a stored document
+    with another fingerprint is indexed again."""
+    h = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()[:16]
+    return (
+        f"{h}|{embedder.identity}|{EMBEDDING_VERSION}|chunker{CHUNKER_VERSION}|"
+        f"{settings.chunk_tokens}/{settings.chunk_overlap}|{doc.title}|{doc.body_start}-{doc.body_end}"
+    )
 
 
 def split(doc: Document, settings: Settings, embedder: Embedder) -> Split:
@@ -33,7 +46,7 @@ def split(doc: Document, settings: Settings, embedder: Embedder) -> Split:
         for k, span in enumerate(c.sentences):
             sentences.setdefault(c.first_sentence + k, (span, c.index))
         found = {
-            answer_stage.sentence_role(doc.text[sp.start : sp.end], c.first_sentence + k, doc.title)
+            sentence_role(doc.text[sp.start : sp.end], c.first_sentence + k, doc.title)
             for k, sp in enumerate(c.sentences)
         }
         roles.append(" ".join(sorted(found - {"body"})))
