@@ -21,14 +21,16 @@ import contextlib
 import os
 import re
 import shutil
+import socket
 import tempfile
 import threading
 import uuid
 from pathlib import Path
+from urllib.parse import urlparse
 
 from .config import Settings
-from .errors import ConfigError, IndexDamaged, IndexReadOnly, StoreError
-from .store import Store, client_origin, forget_client, open_client
+from .errors import ConfigError, IndexDamaged, IndexReadOnly, StoreError, StoreUnavailable
+from .store import Store, chroma_errors
 
 #: Beside the embedded store: the documents it holds and where they came from, so
 #: that a damaged index can be rebuilt from its sources.
@@ -41,6 +43,11 @@ _NAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,48}[A-Za-z0-9]")
 #: How long a writer waits for another process's write to finish, in seconds.
 WRITER_WAIT = 600
 
+#: Per folder, how many Chroma clients this process has opened on it. Chroma shares
+#: one client per folder within a process, so the pid and this count name the client
+#: that wrote a change (see `client_origin`).
+_opened: dict[str, int] = {}
+_opened_lock = threading.Lock()
 # The newest stamp that each embedded Chroma client of this process (named by
 # `client_origin`) is known to have seen.
 _client_seen: dict[str, str] = {}
@@ -213,3 +220,60 @@ def _private_copy(folder: Path) -> Path:
 def _writable(folder: Path) -> bool:
     db = folder / "chroma.sqlite3"
     return os.access(folder, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
+
+
+def _settings():
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+def parse_chroma_url(url: str) -> tuple[str, int, bool]:
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"bad Chroma URL {url!r}: expected http://HOST:PORT")
+    ssl = parsed.scheme == "https"
+    return parsed.hostname, parsed.port or (443 if ssl else 8000), ssl
+
+
+def open_client(index_dir: Path, chroma_url: str = "", timeout: float = 5.0):
+    """An embedded PersistentClient under ``index_dir``, or an HttpClient for ``chroma_url``."""
+    with chroma_errors(chroma_url):
+        import chromadb
+
+        if chroma_url:
+            host, port, ssl = parse_chroma_url(chroma_url)
+            # Fail fast with a clear message instead of waiting on a dead port.
+            try:
+                socket.create_connection((host, port), timeout=timeout).close()
+            except OSError as exc:
+                raise StoreUnavailable(f"Chroma server at {chroma_url} is unreachable: {exc}") from None
+            return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_settings())
+        from chromadb.api.client import SharedSystemClient
+
+        index_dir.mkdir(parents=True, exist_ok=True)
+        # One spelling of the folder, so that "idx" and "/abs/idx" share Chroma's client.
+        key = _folder_key(index_dir)
+        with _opened_lock:
+            if key not in SharedSystemClient._identifier_to_system:
+                _opened[key] = _opened.get(key, 0) + 1
+            return chromadb.PersistentClient(path=key, settings=_settings())
+
+
+def _folder_key(index_dir: Path) -> str:
+    return str(Path(index_dir).resolve())
+
+
+def client_origin(index_dir: Path) -> str:
+    """Names the client that this process shares for ``index_dir`` now: ``<pid>.<n>``."""
+    return f"{os.getpid()}.{_opened.get(_folder_key(index_dir), 0)}"
+
+
+def forget_client(index_dir: Path) -> None:
+    """Drop Chroma's in-process cache for a folder, so that reopening it starts clean
+    (after a damaged store, the cached one stays broken)."""
+    from chromadb.api.client import SharedSystemClient
+
+    for key in {str(index_dir), str(Path(index_dir).resolve())}:
+        SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)

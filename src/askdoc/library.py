@@ -12,11 +12,10 @@ from pathlib import Path
 
 from .config import DEFAULT_ARTICLE, Settings
 from .errors import IndexDamaged
-from .folder import MANIFEST
+from .folder import MANIFEST, forget_client
 from .index import Index
 from .ingest import read_file, slugify
 from .records import Answer, IndexResult
-from .store import forget_client
 
 log = logging.getLogger("askdoc")
 

@@ -31,15 +31,11 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
-import socket
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 
@@ -72,12 +68,6 @@ SENTENCE_CACHE = 50_000
 StoredChunk = tuple[str, str, dict]
 #: Key of the stamp writers leave in the documents collection's metadata (see `Store.read_stamp`).
 STAMP_KEY = "askdoc-stamp"
-
-#: Per folder, how many Chroma clients this process has opened on it. Chroma shares
-#: one client per folder within a process, so the pid and this count name the client
-#: that wrote a change (see `client_origin`).
-_opened: dict[str, int] = {}
-_opened_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -113,65 +103,8 @@ class SentenceRow:
         return Span(int(self.spans[k, 0]), int(self.spans[k, 1])), self.vecs[k]
 
 
-def _settings():
-    from chromadb.config import Settings
-
-    return Settings(anonymized_telemetry=False, allow_reset=False)
-
-
-def parse_chroma_url(url: str) -> tuple[str, int, bool]:
-    parsed = urlparse(url if "://" in url else f"http://{url}")
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ConfigError(f"bad Chroma URL {url!r}: expected http://HOST:PORT")
-    ssl = parsed.scheme == "https"
-    return parsed.hostname, parsed.port or (443 if ssl else 8000), ssl
-
-
-def open_client(index_dir: Path, chroma_url: str = "", timeout: float = 5.0):
-    """An embedded PersistentClient under ``index_dir``, or an HttpClient for ``chroma_url``."""
-    with _chroma_errors(chroma_url):
-        import chromadb
-
-        if chroma_url:
-            host, port, ssl = parse_chroma_url(chroma_url)
-            # Fail fast with a clear message instead of waiting on a dead port.
-            try:
-                socket.create_connection((host, port), timeout=timeout).close()
-            except OSError as exc:
-                raise StoreUnavailable(f"Chroma server at {chroma_url} is unreachable: {exc}") from None
-            return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_settings())
-        from chromadb.api.client import SharedSystemClient
-
-        index_dir.mkdir(parents=True, exist_ok=True)
-        # One spelling of the folder, so that "idx" and "/abs/idx" share Chroma's client.
-        key = _folder_key(index_dir)
-        with _opened_lock:
-            if key not in SharedSystemClient._identifier_to_system:
-                _opened[key] = _opened.get(key, 0) + 1
-            return chromadb.PersistentClient(path=key, settings=_settings())
-
-
-def _folder_key(index_dir: Path) -> str:
-    return str(Path(index_dir).resolve())
-
-
-def client_origin(index_dir: Path) -> str:
-    """Names the client that this process shares for ``index_dir`` now: ``<pid>.<n>``."""
-    return f"{os.getpid()}.{_opened.get(_folder_key(index_dir), 0)}"
-
-
-def forget_client(index_dir: Path) -> None:
-    """Drop Chroma's in-process cache for a folder, so that reopening it starts clean
-    (after a damaged store, the cached one stays broken)."""
-    from chromadb.api.client import SharedSystemClient
-
-    for key in {str(index_dir), str(Path(index_dir).resolve())}:
-        SharedSystemClient._identifier_to_system.pop(key, None)
-        SharedSystemClient._identifier_to_refcount.pop(key, None)
-
-
 @contextmanager
-def _chroma_errors(url: str) -> Iterator[None]:
+def chroma_errors(url: str) -> Iterator[None]:
     """Turn Chroma's and the network's exceptions into askdoc's."""
     try:
         yield
@@ -193,7 +126,7 @@ class Store:
     def __init__(self, client, prefix: str = "askdoc", url: str = ""):
         self.url = url
         self._client = client
-        with _chroma_errors(url):
+        with chroma_errors(url):
             self.docs = client.get_or_create_collection(f"{prefix}-docs", embedding_function=None)
             self.chunks = client.get_or_create_collection(
                 f"{prefix}-chunks", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
@@ -208,7 +141,7 @@ class Store:
     @staticmethod
     def exists(client, prefix: str = "askdoc") -> bool:
         """Whether the client holds the collections of the index ``prefix`` (sentences old or new)."""
-        with _chroma_errors(""):
+        with chroma_errors(""):
             names = _names(client)
         return {f"{prefix}-docs", f"{prefix}-chunks"} <= names and bool(
             {f"{prefix}-sentence-rows", f"{prefix}-sentences"} & names
@@ -248,7 +181,7 @@ class Store:
         return True
 
     def errors(self):
-        return _chroma_errors(self.url)
+        return chroma_errors(self.url)
 
     # -- documents -----------------------------------------------------------
     def get_document(self, doc_id: str) -> StoredDocument | None:
