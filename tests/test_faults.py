@@ -127,7 +127,7 @@ def test_two_processes_indexing_at_once_make_one_copy(tmp_path):
 
 
 def _sentences_stored(idx) -> int:
-    from askdoc.store import _unpack
+    from askdoc.sentencerows import unpack_sentences as _unpack
 
     return sum(len(_unpack(m).spans) for m in idx.store.sentences.get(include=["metadatas"])["metadatas"])
 
@@ -267,7 +267,7 @@ def test_a_read_only_index_copy_follows_its_owners_changes(tmp_path, monkeypatch
 def _as_before_sentence_rows(idx) -> None:
     """Rewrite an index's sentences as askdoc wrote them before sentence rows: one row per
     sentence, its vector in an HNSW index, in ``<name>-sentences``."""
-    from askdoc.store import _unpack
+    from askdoc.sentencerows import unpack_sentences as _unpack
 
     store, client = idx.store, idx.store._client
     old = client.create_collection(store.sentences.name.replace("-sentence-rows", "-sentences"),

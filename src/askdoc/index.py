@@ -23,7 +23,7 @@ from .folder import MANIFEST, StoreHandle, read_only
 from .ingest import make_document, read_file
 from .read import Reader
 from .records import Answer, Document, IndexResult, Passage
-from .store import DocumentRows, Store, StoredDocument
+from .store import Store, StoredDocument
 
 #: Hears (sentences embedded so far, sentences to embed) while documents are indexed.
 Progress = Callable[[int, int], None]
@@ -82,7 +82,8 @@ class Index:
         """Index a string. Re-adding unchanged text does nothing."""
         if not isinstance(text, str):
             raise DocumentError(f"{doc_id}: the text must be a str, not {type(text).__name__}")
-        return self._add(make_document(text, doc_id=doc_id, title=title, source=source))
+        doc = make_document(text, doc_id=doc_id, title=title, source=source)
+        return self.add_documents([doc], given_ids=True)[0]
 
     def add_file(self, path: str | Path, doc_id: str | None = None) -> str:
         """Index a .txt, .md, .html or .pdf file; returns its doc_id."""
@@ -160,9 +161,6 @@ class Index:
         tmp.write_text(json.dumps(docs, indent=1), encoding="utf-8")
         tmp.replace(path)
 
-    def _add(self, doc: Document) -> IndexResult:
-        return self.add_documents([doc], given_ids=True)[0]
-
     def add_documents(
         self, docs: Sequence[Document], given_ids: bool = False, progress: Progress | None = None
     ) -> list[IndexResult]:
@@ -184,13 +182,15 @@ class Index:
             return [results[d.doc_id] for d in placed]  # without the lock or the model
         # Everything is computed before the store is touched, so a failure here
         # leaves the index as it was.
-        prepared = {(r.doc.doc_id, r.fingerprint): r for r in self._rows([(d, fp) for d, fp, _ in todo], progress)}
+        made = prepare.document_rows([(d, fp) for d, fp, _ in todo], self.settings, self.embedder, progress)
+        prepared = {(r.doc.doc_id, r.fingerprint): r for r in made}
         with self._writing():
             # Read again under the lock: another writer may have stored some of them meanwhile.
             placed, results, todo = self._changes(docs, given_ids)
             if todo:
                 late = [(d, fp) for d, fp, _ in todo if (d.doc_id, fp) not in prepared]
-                prepared.update({(r.doc.doc_id, r.fingerprint): r for r in self._rows(late)})  # rarely any
+                made = prepare.document_rows(late, self.settings, self.embedder)  # rarely any
+                prepared.update({(r.doc.doc_id, r.fingerprint): r for r in made})
                 rows = [replace(prepared[(d.doc_id, fp)], doc=d) for d, fp, _ in todo]
                 for (doc, _, was_stored), r in zip(todo, rows):
                     results[doc.doc_id] = _result(doc, "updated" if was_stored else "added", len(r.chunks))
@@ -226,9 +226,6 @@ class Index:
             else:
                 todo.append((doc, fp, prev is not None))
         return list(docs), results, todo
-
-    def _rows(self, docs: Sequence[tuple[Document, str]], progress: Progress | None = None) -> list[DocumentRows]:
-        return prepare.document_rows(docs, self.settings, self.embedder, progress)
 
     def _own_ids(self, docs: Sequence[Document]) -> list[Document]:
         """``docs`` with ids that keep each source's document apart (settled under the writer lock)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,11 +19,27 @@ from .config import Settings
 from .embed import Embedder
 from .records import Chunk, Document, Span
 from .scorer import sentence_role
-from .store import DocumentRows
 
 Split = tuple[list[Chunk], list[str], list[tuple[Span, int]]]
 #: Changes when the way chunks and sentences become vectors changes (part of the fingerprint).
 EMBEDDING_VERSION = "pooled1"
+
+
+@dataclass(frozen=True)
+class DocumentRows:
+    """What one document adds to the store: its chunks and sentences with their vectors.
+
+    ``roles`` names the title/byline sentences each chunk holds; each
+    sentence comes with the index of the first chunk that holds it.
+    """
+
+    doc: Document
+    fingerprint: str
+    chunks: Sequence[Chunk]
+    roles: Sequence[str]
+    chunk_vecs: np.ndarray
+    sentences: Sequence[tuple[Span, int]]
+    sentence_vecs: np.ndarray
 
 
 def fingerprint(doc: Document, settings: Settings, embedder: Embedder) -> str:

@@ -8,14 +8,13 @@ One index is three collections sharing a prefix:
 - ``<prefix>-sentence-rows``: the spans and vectors of the sentences each chunk
   holds first (one row per chunk, under the chunk's id), fetched to score answers.
 
-Sentence vectors sit in metadata, float16 in base64, not in an HNSW index:
-nothing searches them all (retrieval ranks a candidate chunk by its own
-sentences), and an HNSW index of 4 sentences a chunk was half the memory of
-a 10^5-chunk index. (Not in the row's document either: Chroma puts documents
-in a full-text index, which made writing 12 times slower and the store 2.4 times
-larger.) An index written before this had
-``<prefix>-sentences``, one HNSW row per sentence; `Store.convert` turns it
-into sentence rows.
+Sentence vectors sit in metadata (`sentencerows`), not in an HNSW index: nothing
+searches them all (retrieval ranks a candidate chunk by its own sentences), and an
+HNSW index of 4 sentences a chunk was half the memory of a 10^5-chunk index. (Not
+in the row's document either: Chroma puts documents in a full-text index, which
+made writing 12 times slower.) An index written before this had
+``<prefix>-sentences``, one HNSW row per sentence; `Store.convert` turns it into
+sentence rows.
 
 Every write of a document goes to a new *generation*: its chunk and sentence
 rows are added first, then the document row is switched to the new
@@ -29,18 +28,22 @@ download a model.
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import ConfigError, StoreError, StoreUnavailable
-from .records import Chunk, Document, Span
+from .records import Document, Span
+from .sentencerows import SentenceRow, pack_sentences, unpack_sentences
+
+if TYPE_CHECKING:
+    from .prepare import DocumentRows
 
 
 @dataclass(frozen=True)
@@ -68,39 +71,6 @@ SENTENCE_CACHE = 50_000
 StoredChunk = tuple[str, str, dict]
 #: Key of the stamp writers leave in the documents collection's metadata (see `Store.read_stamp`).
 STAMP_KEY = "askdoc-stamp"
-
-
-@dataclass(frozen=True)
-class DocumentRows:
-    """What one document adds to the store: its chunks and sentences with their vectors.
-
-    ``roles`` names the title/byline sentences each chunk holds; each
-    sentence comes with the index of the first chunk that holds it.
-    """
-
-    doc: Document
-    fingerprint: str
-    chunks: Sequence[Chunk]
-    roles: Sequence[str]
-    chunk_vecs: np.ndarray
-    sentences: Sequence[tuple[Span, int]]
-    sentence_vecs: np.ndarray
-
-
-@dataclass(frozen=True)
-class SentenceRow:
-    """The sentences a chunk holds first: numbers ``first``, ``first + 1``, ...,
-    with their spans (an ``(n, 2)`` array) and unit vectors."""
-
-    first: int
-    spans: np.ndarray
-    vecs: np.ndarray
-
-    def get(self, number: int) -> tuple[Span, np.ndarray] | None:
-        k = number - self.first
-        if not 0 <= k < len(self.spans):
-            return None
-        return Span(int(self.spans[k, 0]), int(self.spans[k, 1])), self.vecs[k]
 
 
 @contextmanager
@@ -368,7 +338,7 @@ class Store:
         if missing:
             with self.errors():
                 got = self.sentences.get(ids=missing, include=["metadatas"])
-            fetched = {i: _unpack(m) for i, m in zip(got["ids"], got["metadatas"])}
+            fetched = {i: unpack_sentences(m) for i, m in zip(got["ids"], got["metadatas"])}
             out.update(fetched)
             with self._cache_lock:
                 for i, row in fetched.items():
@@ -384,35 +354,10 @@ def _names(client) -> set[str]:
     return {c if isinstance(c, str) else c.name for c in client.list_collections()}
 
 
-def _sentence_rows(
-    doc_id: str, gen: str, sentences: Sequence[tuple[Span, int]], vecs: np.ndarray
-) -> tuple[list[str], list[dict]]:
-    """Ids and metadata of a document's sentence rows: one per chunk, holding the
-    sentences that chunk holds first (sentences are numbered in order, so each
-    chunk's are consecutive)."""
-    by_chunk: dict[int, list[int]] = {}
-    for n, (_, c) in enumerate(sentences):
-        by_chunk.setdefault(c, []).append(n)
-    ids, metas = [], []
-    for c, numbers in by_chunk.items():
-        spans = np.array([(sentences[n][0].start, sentences[n][0].end) for n in numbers], dtype=np.int64)
-        ids.append(chunk_key(doc_id, gen, c))
-        metas.append(
-            {
-                "doc_id": doc_id,
-                "gen": gen,
-                "first": numbers[0],
-                "spans": ",".join(map(str, spans.ravel().tolist())),
-                "vectors": base64.b64encode(vecs[numbers].astype("<f2").tobytes()).decode("ascii"),
-            }
-        )
-    return ids, metas
-
-
-def _unpack(meta: dict) -> SentenceRow:
-    spans = np.array([int(x) for x in meta["spans"].split(",")], dtype=np.int64).reshape(-1, 2)
-    vecs = np.frombuffer(base64.b64decode(meta["vectors"]), dtype="<f2").astype(np.float32)
-    return SentenceRow(int(meta["first"]), spans, vecs.reshape(len(spans), -1))
+def _sentence_rows(doc_id: str, gen: str, sentences, vecs: np.ndarray) -> tuple[list[str], list[dict]]:
+    """Ids and metadata of a document's sentence rows (see `sentencerows`)."""
+    rows = pack_sentences(doc_id, gen, sentences, vecs)
+    return [chunk_key(doc_id, gen, c) for c, _ in rows], [m for _, m in rows]
 
 
 def chunk_key(doc_id: str, gen: str, index: int) -> str:
