@@ -24,7 +24,7 @@ def test_add_documents_reports_sentences_embedded(tmp_path):
 
 
 def test_cli_progress_is_quiet_for_quick_runs_and_counts_down_for_long_ones():
-    from askdoc.cli import IndexingProgress
+    from askdoc.report import IndexingProgress
 
     now = [0.0]
     out = io.StringIO()

@@ -11,8 +11,6 @@ import argparse
 import json
 import os
 import sys
-import textwrap
-import time
 
 from .errors import AskdocError, ConfigError
 
@@ -31,6 +29,7 @@ def _index(args: argparse.Namespace):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from . import report
     from .config import DEFAULT_ARTICLE
     from .index import Index
     from .ingest import read_file, slugify
@@ -66,7 +65,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             failed += 1
             print(f"askdoc: error: {exc}", file=sys.stderr)
     # In one pass: shared embedding batches, one store write.
-    added = idx.add_documents(docs, given_ids=doc_id is not None, progress=IndexingProgress())
+    added = idx.add_documents(docs, given_ids=doc_id is not None, progress=report.IndexingProgress())
     for doc, res in zip(docs, added):
         if res.doc_id != doc.doc_id:
             why = f"{doc.doc_id!r} is another file's" if res.status == "added" else "the id its document already has"
@@ -83,32 +82,6 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 3 if failed else 0
 
 
-class IndexingProgress:
-    """Says on stderr how a long indexing run goes: nothing for a quick one, then a line
-    every few seconds with the sentences left and, from the pace so far, the time left."""
-
-    def __init__(self, out=None, clock=time.monotonic, first: float = 2.0, every: float = 5.0):
-        self.out, self.clock, self.every = out, clock, every
-        self.started = clock()
-        self.next = self.started + first
-        self.spoke = False
-
-    def __call__(self, done: int, total: int) -> None:
-        now = self.clock()
-        if now < self.next and not (done >= total and self.spoke):
-            return
-        self.next, self.spoke = now + self.every, True
-        left = total - done
-        said = f"askdoc: embedded {done:,} of {total:,} sentences, {left:,} left"
-        if 0 < done < total:
-            said += f" (about {_duration((now - self.started) / done * left)})"
-        print(said, file=self.out or sys.stderr, flush=True)
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
     from .cues import check_question
 
@@ -118,49 +91,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(ans.to_dict(), indent=2, ensure_ascii=False))
         return 0
+    from .report import format_answer
+
     print(format_answer(ans, idx))
     return 0
-
-
-def format_answer(ans, idx) -> str:
-    """The readable form: the quote, then numbered citations with positions."""
-    width = 88
-    lines: list[str] = []
-    if ans.found:
-        bold = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        if ans.exact:
-            lines.append(f"Answer: {_bold(ans.exact) if bold else ans.exact}")
-        quote = textwrap.wrap(f"“{ans.text}”", width) or [""]
-        lines += [_emphasise(line, ans.exact) for line in quote] if bold and ans.exact else quote
-        lines.append("")
-        for n, c in enumerate(ans.citations, 1):
-            lines.append(f"[{n}] {c.title} — {_position(idx, c.doc_id, c.start, c.end)}")
-            if c.source:
-                lines.append(f"    {c.source}")
-        lines.append(f"confidence {ans.confidence:.2f}")
-    else:
-        lines.append("The documents do not say. Closest passages:")
-        lines.append("")
-        for n, p in enumerate(ans.passages[:3], 1):
-            lines.append(f"[{n}] {p.title} — {_position(idx, p.doc_id, p.start, p.end)}")
-            snippet = p.text if len(p.text) <= 200 else p.text[:197].rstrip() + "…"
-            lines += textwrap.wrap(snippet, width, initial_indent="    ", subsequent_indent="    ")
-        lines.append(f"confidence {ans.confidence:.2f}")
-    return "\n".join(lines)
-
-
-def _bold(text: str) -> str:
-    return f"\033[1m{text}\033[0m"
-
-
-def _emphasise(line: str, exact: str) -> str:
-    """The exact answer in bold where it stands whole on one wrapped line."""
-    return line.replace(exact, _bold(exact), 1) if exact in line else line
-
-
-def _position(idx, doc_id: str, start: int, end: int) -> str:
-    text = idx.document(doc_id).text
-    return f"line {text.count(chr(10), 0, start) + 1}, chars {start}–{end}"
 
 
 def cmd_docs(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ from .errors import ConfigError
 #: The shipped weights and their model card.
 DEFAULT_READER_DIR = Path(__file__).resolve().parent / "models" / "reader"
 WEIGHTS_FILE = "reader.safetensors"
-#: The int8 ONNX export of the weights, without word embeddings (`askdoc.train.export_onnx`).
+#: The int8 ONNX export of the weights, without word embeddings (`export_onnx`).
 ONNX_FILE = "reader.onnx"
 #: Word pieces per (question, sentence [SEP] previous) pair; what training used.
 MAX_PIECES = 128
@@ -263,3 +263,45 @@ def load_model(weights: Path, device: str = "cpu", quantize: bool = False):
             warnings.simplefilter("ignore")
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     return model.to(device)
+
+
+def export_onnx(folder: str | Path) -> Path:
+    """Write ``reader.onnx`` beside ``reader.safetensors``: the network without its word
+    embeddings (the reader looks them up itself, from the MiniLM package), with int8 weights
+    (ONNX Runtime's dynamic quantisation), which is what a CPU runs (see `askdoc.read`)."""
+    import logging
+    import tempfile
+
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    folder = Path(folder)
+    model = load_model(folder / WEIGHTS_FILE)
+
+    class Core(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = model
+
+        def forward(self, inputs_embeds, attention_mask, token_type_ids):
+            net = self.net
+            h = net.enc(inputs_embeds=inputs_embeds, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
+            start, end = net.span(h).unbind(-1)
+            return net.cls(h[:, 0]).squeeze(-1), start, end
+
+    pieces = torch.ones(2, 16, dtype=torch.int64)
+    example = (torch.zeros(2, 16, model.enc.config.hidden_size), pieces, pieces)
+    axes = {"inputs_embeds": {0: "pairs", 1: "pieces"}, "attention_mask": {0: "pairs", 1: "pieces"},
+            "token_type_ids": {0: "pairs", 1: "pieces"}, "logit": {0: "pairs"}, "start": {0: "pairs", 1: "pieces"},
+            "end": {0: "pairs", 1: "pieces"}}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the exporter's notes on tracing
+        fp32 = Path(tmp) / "reader-fp32.onnx"
+        torch.onnx.export(Core().eval(), example, str(fp32), input_names=list(axes)[:3], output_names=list(axes)[3:],
+                          dynamic_axes=axes, opset_version=17, dynamo=False)  # fmt: skip
+        logging.disable(logging.WARNING)  # its advice to pre-process, printed on every export
+        try:
+            quantize_dynamic(str(fp32), str(folder / ONNX_FILE), weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            logging.disable(logging.NOTSET)
+    return folder / ONNX_FILE

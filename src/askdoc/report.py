@@ -1,8 +1,13 @@
-"""Eval reports: the terminal table, JSON, Markdown with every failed question, a PNG chart."""
+"""Readable output: an answer and indexing progress on the terminal; eval reports (the
+terminal table, JSON, Markdown with every failed question, a PNG chart); the bench's."""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+import textwrap
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -178,3 +183,70 @@ def write_bench(folder: str | Path, result: dict) -> list[Path]:
     fig.savefig(paths[2], dpi=110)
     plt.close(fig)
     return paths
+
+
+def format_answer(ans, idx) -> str:
+    """The readable form: the quote, then numbered citations with positions."""
+    width = 88
+    lines: list[str] = []
+    if ans.found:
+        bold = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        if ans.exact:
+            lines.append(f"Answer: {_bold(ans.exact) if bold else ans.exact}")
+        quote = textwrap.wrap(f"“{ans.text}”", width) or [""]
+        lines += [_emphasise(line, ans.exact) for line in quote] if bold and ans.exact else quote
+        lines.append("")
+        for n, c in enumerate(ans.citations, 1):
+            lines.append(f"[{n}] {c.title} — {_position(idx, c.doc_id, c.start, c.end)}")
+            if c.source:
+                lines.append(f"    {c.source}")
+        lines.append(f"confidence {ans.confidence:.2f}")
+    else:
+        lines.append("The documents do not say. Closest passages:")
+        lines.append("")
+        for n, p in enumerate(ans.passages[:3], 1):
+            lines.append(f"[{n}] {p.title} — {_position(idx, p.doc_id, p.start, p.end)}")
+            snippet = p.text if len(p.text) <= 200 else p.text[:197].rstrip() + "…"
+            lines += textwrap.wrap(snippet, width, initial_indent="    ", subsequent_indent="    ")
+        lines.append(f"confidence {ans.confidence:.2f}")
+    return "\n".join(lines)
+
+
+def _bold(text: str) -> str:
+    return f"\033[1m{text}\033[0m"
+
+
+def _emphasise(line: str, exact: str) -> str:
+    """The exact answer in bold where it stands whole on one wrapped line."""
+    return line.replace(exact, _bold(exact), 1) if exact in line else line
+
+
+def _position(idx, doc_id: str, start: int, end: int) -> str:
+    text = idx.document(doc_id).text
+    return f"line {text.count(chr(10), 0, start) + 1}, chars {start}–{end}"
+
+
+class IndexingProgress:
+    """Says on stderr how a long indexing run goes: nothing for a quick one, then a line
+    every few seconds with the sentences left and, from the pace so far, the time left."""
+
+    def __init__(self, out=None, clock=time.monotonic, first: float = 2.0, every: float = 5.0):
+        self.out, self.clock, self.every = out, clock, every
+        self.started = clock()
+        self.next = self.started + first
+        self.spoke = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if now < self.next and not (done >= total and self.spoke):
+            return
+        self.next, self.spoke = now + self.every, True
+        left = total - done
+        said = f"askdoc: embedded {done:,} of {total:,} sentences, {left:,} left"
+        if 0 < done < total:
+            said += f" (about {_duration((now - self.started) / done * left)})"
+        print(said, file=self.out or sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"

@@ -14,7 +14,6 @@ on those only. Seeded and deterministic for a given device.
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import random
 import re
@@ -27,12 +26,12 @@ from .chunk import split_sentences
 from .errors import DataSetError
 from .evaluate import read_squad_articles
 from .read import (
-    ONNX_FILE,
     WEIGHTS_FILE,
     WORD_EMBEDDINGS,
     build_model,
     bundled_word_embeddings,
     encode_pairs,
+    export_onnx,
     load_model,
 )
 
@@ -329,48 +328,6 @@ def train_reader(
     return result
 
 
-def export_onnx(folder: str | Path) -> Path:
-    """Write ``reader.onnx`` beside ``reader.safetensors``: the network without its word
-    embeddings (the reader looks them up itself, from the MiniLM package), with int8 weights
-    (ONNX Runtime's dynamic quantisation), which is what a CPU runs (see `askdoc.read`)."""
-    import tempfile
-    import warnings
-
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    folder = Path(folder)
-    model = load_model(folder / WEIGHTS_FILE)
-
-    class Core(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = model
-
-        def forward(self, inputs_embeds, attention_mask, token_type_ids):
-            net = self.net
-            h = net.enc(inputs_embeds=inputs_embeds, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
-            start, end = net.span(h).unbind(-1)
-            return net.cls(h[:, 0]).squeeze(-1), start, end
-
-    pieces = torch.ones(2, 16, dtype=torch.int64)
-    example = (torch.zeros(2, 16, model.enc.config.hidden_size), pieces, pieces)
-    axes = {"inputs_embeds": {0: "pairs", 1: "pieces"}, "attention_mask": {0: "pairs", 1: "pieces"},
-            "token_type_ids": {0: "pairs", 1: "pieces"}, "logit": {0: "pairs"}, "start": {0: "pairs", 1: "pieces"},
-            "end": {0: "pairs", 1: "pieces"}}  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # the exporter's notes on tracing
-        fp32 = Path(tmp) / "reader-fp32.onnx"
-        torch.onnx.export(Core().eval(), example, str(fp32), input_names=list(axes)[:3], output_names=list(axes)[3:],
-                          dynamic_axes=axes, opset_version=17, dynamo=False)  # fmt: skip
-        logging.disable(logging.WARNING)  # its advice to pre-process, printed on every export
-        try:
-            quantize_dynamic(str(fp32), str(folder / ONNX_FILE), weight_type=QuantType.QInt8, per_channel=True)
-        finally:
-            logging.disable(logging.NOTSET)
-    return folder / ONNX_FILE
-
-
 def measure(model, tokenizer, examples: list[Example], device: str, batch_size: int = 64) -> dict[str, float]:
     """Held-out figures: how often the top sentence holds the answer (answerable
     questions), and the share of unanswerable questions whose best sentence
@@ -411,7 +368,7 @@ def write_card(out: Path, result: TrainResult, files: list[str], hold_out: Seque
         "",
         "Files: `reader.safetensors` (float16; what CUDA runs and what training continues from) and",
         "`reader.onnx`, the same network with int8 weights (ONNX Runtime dynamic quantisation, per channel),",
-        "also without word embeddings, which is what a CPU runs. `askdoc.train.export_onnx(FOLDER)` re-makes",
+        "also without word embeddings, which is what a CPU runs. `askdoc.read.export_onnx(FOLDER)` re-makes",
         "it from `reader.safetensors`.",
         "",
         "## Data and licence",
