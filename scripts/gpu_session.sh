@@ -20,18 +20,19 @@ DEVICE=${DEVICE:-cuda}
 mkdir -p "$OUT"
 pip install -q --no-index --no-deps --target /tmp/askdoc-site .gpu/*.whl
 export PYTHONPATH="/tmp/askdoc-site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
-export ASKDOC_MINILM_DIR=.gpu/minilm
-# MiniLM's weights, unpacked from the kit's int8 (the model package is not installed here).
+# MiniLM, its weights unpacked from the kit's int8 outside the tree (the package is not installed here).
+export ASKDOC_MINILM_DIR=/tmp/askdoc-minilm
+rm -rf "$ASKDOC_MINILM_DIR" && cp -r .gpu/minilm "$ASKDOC_MINILM_DIR" && rm "$ASKDOC_MINILM_DIR/model-int8.safetensors"
 python3 - <<'PY'
-from pathlib import Path
+import os
 from safetensors.torch import load_file, save_file
 packed = load_file(".gpu/minilm/model-int8.safetensors")
 out = {name: (t.float() * packed[name + ".int8_scale"].float() if name + ".int8_scale" in packed else t.float())
        for name, t in packed.items() if not name.endswith(".int8_scale")}
-save_file(out, ".gpu/minilm/model.safetensors")
+save_file(out, os.path.join(os.environ["ASKDOC_MINILM_DIR"], "model.safetensors"))
 PY
 python3 eval/gpu_check.py --out "$OUT" --device "$DEVICE" --chunks "${CHUNKS:-100000}" --pairs "${PAIRS:-50000}"
-python3 -m askdoc.cli train-reader .gpu/train-data/squad-train-v1.1.json.gz .gpu/train-data/squad2-dev-more16.json.gz \
+python3 -m askdoc.cli train-reader .gpu/train-data/squad-train-v1.1.json.xz .gpu/train-data/squad2-dev-more16.json.xz \
   --epochs 1 --batch-size 256 --lr 1e-4 --negative-weight 2 --near-misses 0.5 --seed 13 --device "$DEVICE" \
   ${STEPS:+--max-steps "$STEPS"} --out "$OUT/reader" --json \
   --hold-out Ctenophora --hold-out Geology --hold-out Construction --hold-out Jacksonville,_Florida \

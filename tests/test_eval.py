@@ -29,6 +29,20 @@ def test_squad_import_joins_paragraphs_and_keeps_spans():
     assert len(docs) == 1 and {q.doc_id for q in questions} == {"squad-000"}
 
 
+def test_squad_files_read_alike_as_json_gzip_or_xz(tmp_path):
+    import gzip
+    import lzma
+
+    raw = MINI.read_bytes()
+    (tmp_path / "a.json.gz").write_bytes(gzip.compress(raw))
+    (tmp_path / "a.json.xz").write_bytes(lzma.compress(raw))
+    (tmp_path / "bad.json.xz").write_bytes(b"not xz")
+    want = ev.read_squad_articles(MINI)
+    assert ev.read_squad_articles(tmp_path / "a.json.gz") == want == ev.read_squad_articles(tmp_path / "a.json.xz")
+    with pytest.raises(DataSetError, match="not a readable SQuAD file"):
+        ev.read_squad_articles(tmp_path / "bad.json.xz")
+
+
 def test_article_set_is_well_formed():
     doc, questions = ev.load_article_set(ev.default_set_path())
     kinds = {q.kind for q in questions}

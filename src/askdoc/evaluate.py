@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import lzma
 import re
 import statistics
 import string
@@ -150,11 +151,15 @@ def load_jsonl(path: str | Path, doc: EvalDoc) -> list[EvalQuestion]:
 
 
 def read_squad_articles(path: str | Path) -> list[dict]:
-    """The ``data`` list of a SQuAD-format .json or .json.gz file."""
+    """The ``data`` list of a SQuAD-format .json, .json.gz or .json.xz file."""
     try:
         raw = Path(path).read_bytes()
-        data = json.loads(gzip.decompress(raw) if str(path).endswith(".gz") else raw)["data"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if str(path).endswith(".gz"):
+            raw = gzip.decompress(raw)
+        elif str(path).endswith(".xz"):
+            raw = lzma.decompress(raw)
+        data = json.loads(raw)["data"]
+    except (OSError, ValueError, KeyError, TypeError, lzma.LZMAError) as exc:
         raise DataSetError(f"{path}: not a readable SQuAD file ({exc})") from None
     if not isinstance(data, list):
         raise DataSetError(f"{path}: not a readable SQuAD file (its data is not a list)")
@@ -164,7 +169,7 @@ def read_squad_articles(path: str | Path) -> list[dict]:
 def load_squad(
     path: str | Path, limit: int | None = None, titles: Sequence[str] = ()
 ) -> tuple[list[EvalDoc], list[EvalQuestion]]:
-    """SQuAD v1.1/v2.0 (.json or .json.gz): one document per article; ``is_impossible``
+    """SQuAD v1.1/v2.0 (.json, .json.gz or .json.xz): one document per article; ``is_impossible``
     questions are unanswerable. ``titles`` keeps only those articles (e.g. held out of training)."""
     data = read_squad_articles(path)
     if titles:
