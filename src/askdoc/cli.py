@@ -319,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train askdoc's reader (a cross-encoder from the bundled MiniLM) on SQuAD v1.1/v2.0 files; "
         "writes reader.safetensors and MODEL_CARD.md. FILE:N uses the first N articles of FILE.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="SQuAD-format .json, .json.gz or .json.xz (FILE:N: first N articles)")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="SQuAD-format .json, .json.gz or .json.xz (FILE:N: its first N articles)")  # fmt: skip
     p.add_argument("--out", required=True, help="folder for the weights and the model card")
     p.add_argument("--hold-out", action="append", metavar="TITLE",
                    help="an article to leave out of training and report figures on (repeatable)")  # fmt: skip
