@@ -32,7 +32,9 @@ def test_bench_smoke_run_writes_every_measure(tmp_path):
     assert result["indexing"]["raw_encode_chunks_per_s"] > 0 and result["indexing"]["index_chunks_per_s"] > 0
     (row,) = result["scales"]["embedded"]
     assert row["chunks"] >= 60 and row["answer_p50_ms"] > 0 and row["embed_p50_ms"] > 0
-    assert row["reader_p50_ms"] > 0  # the reader's own cost, beside answers without it
+    # The reader's own cost, beside answers without it: a difference of two medians, which a
+    # smoke run's few questions on a busy machine can put below zero, so only its presence.
+    assert isinstance(row["reader_p50_ms"], float)
     assert row["add_doc_s"] > 0 and row["disk_mb"] > 0 and row["rss_mb"] > 0
     # The article's questions are still answered from a collection around it.
     assert row["hit@1"] >= 0.5
