@@ -148,7 +148,7 @@ class Retriever:
         """Start over from ``rows`` (or from ``lexical`` and ``table``, holding them already)."""
         # Each chunk's text is its document's (`Index._views`), from its offsets: the rows
         # keep only its `text_key`, which tells copies of one text apart (10^5 texts were 90 MB).
-        self.rows = table or ChunkRows()
+        self.rows = table if table is not None else ChunkRows()
         # Per document, built when first needed: its chunk rows in order and where each ends
         # (in sentences), to find the first chunk holding a sentence.
         self._chunk_ends: dict[str, tuple[list[int], list[int]]] = {}
