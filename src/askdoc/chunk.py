@@ -217,7 +217,6 @@ def _split_long(text: str, sentences: list[Span], counter: TokenCounter, budget:
             used += c
             prev_end = b
         out.append(Span(span.start + piece_start, span.start + prev_end))
-        # A piece counts at most the sum of its words (the tokenizer may join across them).
         out_counts += counter([text[p.start : p.end] for p in out[first:]])
     return out, out_counts
 

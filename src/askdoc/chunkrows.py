@@ -103,8 +103,15 @@ class ChunkRows:
         return {"names": self.names, "sections": self.sections, "roles": renumbered}, matrix, keys
 
     @classmethod
-    def load(cls, head: dict, matrix: np.ndarray, keys: np.ndarray, gens: Mapping[str, str]) -> ChunkRows:
-        """Rows from `export`'s arrays, each document at its generation in ``gens``."""
+    def load(
+        cls, head: dict, matrix: np.ndarray, keys: np.ndarray, gens: Mapping[str, str], keep: np.ndarray | None = None
+    ) -> ChunkRows:
+        """Rows from `export`'s arrays, each document at its generation in ``gens``; with
+        ``keep`` (a mask over the rows), only those rows, renumbered in order."""
+        if keep is not None and not keep.all():
+            position = np.cumsum(keep) - 1
+            roles = {str(position[int(r)]): v for r, v in head["roles"].items() if keep[int(r)]}
+            head, matrix, keys = {**head, "roles": roles}, matrix[keep], keys[keep]
         out = cls()
         matrix = np.ascontiguousarray(matrix, dtype=np.int32)
         out.names, out.sections = list(head["names"]), list(head["sections"])

@@ -83,7 +83,8 @@ class Retriever:
             if gens is None:
                 self.gens = store.document_gens()
             rows = [r for r in store.all_chunks() if self.current(r[2])]
-            self._reset(rows)
+            self._reset()
+            self._append(rows)
         else:
             # Only the documents written since the snapshot come from the store.
             missing = [d for d in self.gens if saved.get(d) != self.gens[d]]
@@ -107,13 +108,8 @@ class Retriever:
         current = np.asarray([n in gens and saved.get(n) == gens[n] for n in names] or [False], dtype=bool)
         matrix, keys = arrays.pop("rows"), arrays.pop("keys")
         keep = current[matrix[:, 0]] if len(matrix) else np.zeros(0, dtype=bool)
-        head = header["rows"]
-        if not keep.all():
-            position = np.cumsum(keep) - 1
-            roles = {str(position[int(r)]): v for r, v in head["roles"].items() if keep[int(r)]}
-            head, matrix, keys = {**head, "roles": roles}, matrix[keep], keys[keep]
         lexical = Lexical.from_arrays(header["words"], **arrays, keep=keep)
-        self._reset([], lexical, ChunkRows.load(head, matrix, keys, gens))
+        self._reset(lexical, ChunkRows.load(header["rows"], matrix, keys, gens, keep))
         return {d: g for d, g in saved.items() if d in self.rows.doc_rows}
 
     def catch_up(self, gens: dict[str, str]) -> None:
@@ -144,8 +140,8 @@ class Retriever:
         with self._guard:
             self._save_if_due(force=True)
 
-    def _reset(self, rows: list[StoredChunk], lexical: Lexical | None = None, table: ChunkRows | None = None) -> None:
-        """Start over from ``rows`` (or from ``lexical`` and ``table``, holding them already)."""
+    def _reset(self, lexical: Lexical | None = None, table: ChunkRows | None = None) -> None:
+        """Start over, empty or from ``lexical`` and ``table`` (holding the same rows)."""
         # Each chunk's text is its document's (`Index._views`), from its offsets: the rows
         # keep only its `text_key`, which tells copies of one text apart (10^5 texts were 90 MB).
         self.rows = table if table is not None else ChunkRows()
@@ -153,7 +149,6 @@ class Retriever:
         # (in sentences), to find the first chunk holding a sentence.
         self._chunk_ends: dict[str, tuple[list[int], list[int]]] = {}
         self.lexical = lexical or Lexical()
-        self._append(rows)
 
     def _append(self, rows: Sequence[StoredChunk]) -> None:
         """Add ``rows`` to the lexical index and the table."""
@@ -180,7 +175,7 @@ class Retriever:
             live = sorted(self.rows.row.values())
             words, ptr, ids, counts = self.lexical.export(live)
             table = ChunkRows.load(*self.rows.export(live), self.gens)
-            self._reset([], Lexical.from_arrays(words, ptr, ids, counts), table)
+            self._reset(Lexical.from_arrays(words, ptr, ids, counts), table)
         self._save_if_due()
 
     @property

@@ -48,8 +48,8 @@ DEFAULT_SPAN_WEIGHT = 0.5
 DEFAULT_NEGATIVE_WEIGHT = 1.0
 #: Share of answerable questions that also get a generated near miss (see `near_miss`).
 DEFAULT_NEAR_MISSES = 0.0
-#: A name (capitalised words), a year, or another number: what `near_miss` swaps.
-#: A name is capitalised mid-sentence (after a lower-case word or a comma): not "The" or "While".
+#: What `near_miss` swaps: a name (capitalised words mid-sentence, after a lower-case word or a
+#: comma, so not "The" or "While"), a year, or another number.
 _MENTION = re.compile(
     r"(?<=[a-z,;:] )(?:[A-Z][\w-]+(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w-]+)*)(?!['’]?\w)"
     r"|(?<![\w.,])\d[\d,.]*\d\b|(?<![\w.,])\d\b"
@@ -148,9 +148,11 @@ def near_miss(question: str, paragraph: str, mentions: Sequence[str], rng: rando
     of the article's, of the same kind, that the paragraph never mentions: an unanswerable
     question that reads like an answerable one (SQuAD 2.0's hardest kind), or None."""
     found = [m for m in _MENTION.finditer(question) if m.start() > 0 and m.group() in paragraph]
-    m = found[rng.randrange(len(found))] if found else None
-    pool = [x for x in mentions if m and _kind(x) == _kind(m.group()) and x not in paragraph
-            and x.lower() not in question.lower()]  # fmt: skip
+    if not found:
+        return None
+    m = found[rng.randrange(len(found))]
+    kind, asked = _kind(m.group()), question.lower()
+    pool = [x for x in mentions if _kind(x) == kind and x not in paragraph and x.lower() not in asked]
     return question[: m.start()] + pool[rng.randrange(len(pool))] + question[m.end() :] if pool else None
 
 
