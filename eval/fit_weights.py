@@ -1,14 +1,23 @@
 """Fit askdoc's sentence and abstention models (logistic regression) on SQuAD-format data.
 
-    python eval/fit_weights.py TRAIN.json [TRAIN2.json ...] [--cache retrievals.pkl]
+    python eval/fit_weights.py squad2-dev-more16.json.gz --clean Ctenophora --clean Rhine ... \
+        [--cache retrievals.pkl] [--drop FEATURE ...]
 
-The sentence model learns which candidate sentence holds the answer from the
-answerable questions of every file; the abstention model learns, from files
-with unanswerable questions (SQuAD v2.0), whether the best sentence answers at
-all. Articles are split into two folds to report held-out figures; the printed
-weights, fitted on everything, go into ``src/askdoc/scorer.py``, and the
-threshold at 5% held-out false abstention into ``src/askdoc/config.py``. Role
-features (title/byline) never fire in SQuAD text and keep hand-set weights.
+- The **sentence model** (which sentences the reader reads, and the scorer's share of
+  the rank) learns from the answerable questions of every article in the files.
+- The **abstention models** learn from every question of the ``--clean`` articles: those
+  the shipped reader never trained on, the only ones where its logits are honest. One
+  sees the reader's features, one does not (``ASKDOC_READER=off``).
+- **Held-out figures**: leave one clean article out, both models refitted without it.
+- **Threshold**: where the held-out confidences falsely abstain on 5% of the answerable
+  questions (``DEFAULT_MIN_CONFIDENCE``). The reader-less model's bias is moved so that
+  the same threshold gives it the same held-out false abstention.
+- ``--drop NAME`` leaves a sentence or abstention feature out, to measure retiring it.
+
+Never fit on ``askdoc eval``'s files (the article set, XQuAD, the v2.0 dev subset): the
+figures askdoc reports on them would be in-sample. The printed weights go into
+``src/askdoc/scorer.py``. Role features (title/byline) never fire in SQuAD text and
+keep hand-set weights.
 """
 
 from __future__ import annotations
@@ -21,58 +30,83 @@ from pathlib import Path
 
 import numpy as np
 
+from askdoc import answering
 from askdoc import evaluate as ev
 from askdoc import scorer as A
-from askdoc.cues import answer_cue
-from askdoc.embed import Embedder
+from askdoc.read import Reader
 
+#: A title or byline answering a question that asks for one (both models).
 HAND_SET = {"role_match": 3.0, "role_other": -1.5}
 #: The abstention threshold is set where this share of held-out answerable questions
 #: falls below it: the quality bar's limit on false abstention.
 FALSE_ABSTENTION = 0.05
-#: The served model's static word vectors (soft word matching).
-WORDS = Embedder().word_vectors
 
 
-def retrieve_all(paths: list[str], k: int) -> list[dict]:
-    """Each question's retrieval (candidates, texts, idf), gold answers and fold."""
+def retrieve_all(paths: list[str], clean: set[str], k: int) -> list[dict]:
+    """Each question's retrieval (candidates, texts, idf) and gold answers; for the
+    clean articles' questions also the reader's reading of every candidate."""
+    reader = Reader()
     items = []
-    for file_no, path in enumerate(paths):
+    for path in paths:
         docs, questions = ev.load_squad(path)
-        negatives = any(not q.answerable for q in questions)
-        fold_of = {d.doc_id: n % 2 for n, d in enumerate(docs)}
+        titles = {d.doc_id: d.title for d in docs}
         with tempfile.TemporaryDirectory() as tmp:
-            indexes = ev.build_indexes(docs, tmp)
+            indexes = ev.build_indexes(docs, tmp, reader="off")
             for q in questions:
                 r = indexes[q.doc_id].retrieve(q.question, k=k)
-                if r.candidates:
-                    items.append(
-                        {"question": q.question, "qvec": r.qvec, "candidates": r.candidates,
-                         "text": r.texts[q.doc_id], "doc_id": q.doc_id, "idf": r.idf, "oov": r.oov,
-                         "answers": q.answers, "answerable": q.answerable,
-                         "fold": fold_of[q.doc_id] + 2 * file_no, "has_neg": negatives}
-                    )  # fmt: skip
+                if not r.candidates:
+                    continue
+                text = r.texts[q.doc_id]
+                item = {"question": q.question, "qvec": r.qvec, "candidates": r.candidates, "text": text,
+                        "doc_id": q.doc_id, "idf": r.idf, "oov": r.oov, "answers": q.answers,
+                        "answerable": q.answerable, "article": f"{path}:{titles[q.doc_id]}"}  # fmt: skip
+                if _title(titles[q.doc_id]) in clean:
+                    sentences = [text[c.span.start : c.span.end] for c in r.candidates]
+                    item["readings"] = reader.read(q.question, sentences, [c.previous_text for c in r.candidates])
+                items.append(item)
         print(f"{path}: {len(questions)} questions", file=sys.stderr)
     return items
 
 
-def extract(items: list[dict]) -> dict[str, np.ndarray]:
-    """Candidate features and labels (the sentence holds a gold answer) for every question."""
-    rows, labels, qids, numbers = [], [], [], []
-    for qn, it in enumerate(items):
-        cands = it["candidates"]
-        x = A.features(it["question"], it["qvec"], cands, {it["doc_id"]: it["text"]}, it["idf"], WORDS)
-        rows.append(x)
-        labels.extend(any(a in it["text"][c.span.start : c.span.end] for a in it["answers"]) for c in cands)
-        qids.extend([qn] * len(cands))
-        numbers.extend(c.number for c in cands)
-    return {
-        "x": np.vstack(rows), "y": np.array(labels, dtype=float), "qid": np.array(qids),
-        "number": np.array(numbers),
-        "fold": np.array([it["fold"] for it in items]), "has_neg": np.array([it["has_neg"] for it in items]),
-        "oov": np.array([it["oov"] for it in items]), "answerable": np.array([it["answerable"] for it in items]),
-        "cue_expected": np.array([answer_cue(it["question"]) is not None for it in items]),
-    }  # fmt: skip
+def _title(name: str) -> str:
+    return name.replace(" ", "_").lower()
+
+
+class Data:
+    """Candidate features and labels (the sentence holds a gold answer), row per candidate."""
+
+    def __init__(self, items: list[dict]) -> None:
+        rows, labels, qids = [], [], []
+        for qn, it in enumerate(items):
+            cands = it["candidates"]
+            rows.append(A.features(it["question"], it["qvec"], cands, {it["doc_id"]: it["text"]}, it["idf"]))
+            labels.extend(any(a in it["text"][c.span.start : c.span.end] for a in it["answers"]) for c in cands)
+            qids.extend([qn] * len(cands))
+        self.items = items
+        self.x, self.y, self.qid = np.vstack(rows), np.array(labels, dtype=float), np.array(qids)
+        self.starts = np.flatnonzero(np.r_[True, self.qid[1:] != self.qid[:-1]])
+        self.ends = np.r_[self.starts[1:], len(self.qid)]
+        self.article = np.array([it["article"] for it in items])
+        self.answerable = np.array([it["answerable"] for it in items])
+        self.clean = np.array(["readings" in it for it in items])
+
+    def question(self, q: int, sw: np.ndarray, sb: float, reader: bool) -> tuple[bool, np.ndarray]:
+        """Whether the pipeline's choice holds the answer, and its abstention features,
+        computed by the shipped functions so that fitting and serving agree."""
+        a, b = self.starts[q], self.ends[q]
+        x = self.x[a:b]
+        p = 1 / (1 + np.exp(-np.clip(x @ sw + sb, -30, 30)))
+        it = self.items[q]
+        readings = {}
+        if reader:
+            top = np.argsort(-p, kind="stable")[: answering.DEFAULT_READ_CANDIDATES]
+            readings = {int(i): it["readings"][i] for i in top}
+        best = int(np.argmax(answering.rank(p, readings)))
+        c = it["candidates"][best]
+        sentence = it["text"][c.span.start : c.span.end]
+        context = f"{sentence} {c.neighbour_text}"
+        g = A.abstain_features(it["question"], best, sentence, context, x, p, it["oov"], it["idf"], readings)
+        return bool(self.y[a + best]), g
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, fixed: dict[int, float] | None = None):
@@ -99,83 +133,76 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, fixed: dict[int,
     return weights, float(w[-1])
 
 
-def question_level(data, items, sw, sb, mask_q):
-    """Best-sentence probabilities, hits and abstention features per question."""
-    x, y, qid = data["x"], data["y"], data["qid"]
-    p = 1 / (1 + np.exp(-np.clip(x @ sw + sb, -30, 30)))
-    starts = np.flatnonzero(np.r_[True, qid[1:] != qid[:-1]])
-    ends = np.r_[starts[1:], len(qid)]
-    g, hit = [], []
-    for q in np.flatnonzero(mask_q):
-        a, b = starts[q], ends[q]
-        best = a + int(np.argmax(p[a:b]))
-        hit.append(bool(y[best]))
-        # The shipped function, so that training and serving see the same features.
-        it = items[q]
-        c = it["candidates"][best - a]
-        sentence = it["text"][c.span.start : c.span.end]
-        context = f"{sentence} {c.neighbour_text}"
-        q_text, oov, idf = it["question"], it["oov"], it["idf"]
-        g.append(A.abstain_features(q_text, best - a, sentence, context, x[a:b], p[a:b], oov, idf))
-    return np.array(g), np.array(hit)
-
-
-def fit(data, items, train_q: np.ndarray):
-    qid = data["qid"]
-    rows = train_q[qid] & data["answerable"][qid]
-    fixed = {A.FEATURES.index(n): v for n, v in HAND_SET.items()}
-    sw, sb = fit_logistic(data["x"][rows], data["y"][rows], l2=1.0, fixed=fixed)
-    abst_q = train_q & data["has_neg"]
-    g, hit = question_level(data, items, sw, sb, abst_q)
-    target = hit & data["answerable"][abst_q]
-    aw, ab = fit_logistic(g, target.astype(float), l2=1.0)
+def fit(d: Data, train: np.ndarray, drop: set[str], reader: bool):
+    """Sentence weights from ``train``'s answerable questions, abstention weights from its clean ones."""
+    rows = train[d.qid] & d.answerable[d.qid]
+    fixed = {j: 0.0 if n in drop else HAND_SET[n] for j, n in enumerate(A.FEATURES) if n in drop or n in HAND_SET}
+    sw, sb = fit_logistic(d.x[rows], d.y[rows], fixed=fixed)
+    qs = np.flatnonzero(train & d.clean)
+    hit, g = zip(*(d.question(q, sw, sb, reader) for q in qs))
+    names = A.ABSTAIN_FEATURES + (A.READER_FEATURES if reader else ())
+    fixed = {j: 0.0 if n in drop else HAND_SET[n] for j, n in enumerate(names) if n in drop or n in HAND_SET}
+    aw, ab = fit_logistic(np.array(g), (np.array(hit) & d.answerable[qs]).astype(float), fixed=fixed)
     return sw, sb, aw, ab
 
 
-def report(data, items, sw, sb, aw, ab, test_q: np.ndarray, label: str, threshold: float = 0.5) -> None:
-    g, hit = question_level(data, items, sw, sb, test_q)
-    ans = data["answerable"][test_q]
-    conf = 1 / (1 + np.exp(-np.clip(g @ aw + ab, -30, 30)))
+def held_out(d: Data, drop: set[str], reader: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Leave one clean article out: hits, confidences and answerability of its questions."""
+    hits, confs, answerable = [], [], []
+    for article in sorted(set(d.article[d.clean])):
+        sw, sb, aw, ab = fit(d, d.article != article, drop, reader)
+        for q in np.flatnonzero(d.article == article):
+            hit, g = d.question(q, sw, sb, reader)
+            hits.append(hit)
+            confs.append(1 / (1 + np.exp(-np.clip(g @ aw + ab, -30, 30))))
+            answerable.append(d.answerable[q])
+    return np.array(hits), np.array(confs), np.array(answerable)
+
+
+def report(label: str, hit: np.ndarray, conf: np.ndarray, ans: np.ndarray, threshold: float) -> None:
     answered = conf >= threshold
-    top1 = hit[ans].mean() if ans.any() else float("nan")
-    has_ans = (hit & answered)[ans].mean() if ans.any() else float("nan")
-    no_ans = (~answered)[~ans].mean() if (~ans).any() else float("nan")
-    overall = ((hit & answered & ans).sum() + (~answered & ~ans).sum()) / len(ans)
-    print(
-        f"{label}: top-1 sentence {top1:.3f}  HasAns {has_ans:.3f}  NoAns {no_ans:.3f}  answer-or-abstain {overall:.3f}"
-    )
+    right = (hit & answered & ans).sum() + (~answered & ~ans).sum()
+    print(f"{label}: top-1 sentence {hit[ans].mean():.3f}  HasAns {(hit & answered)[ans].mean():.3f}  "
+          f"false abstention {(~answered)[ans].mean():.3f}  NoAns {(~answered)[~ans].mean():.3f}  "
+          f"answer-or-abstain {right / len(ans):.3f}  (n={len(ans)}, threshold {threshold:.3f})")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+")
-    parser.add_argument("--cache", help="reuse (or write) extracted features here")
+    parser.add_argument("--clean", action="append", default=[], required=True,
+                        help="an article the shipped reader never trained on (repeatable)")  # fmt: skip
+    parser.add_argument("--cache", help="reuse (or write) the retrievals and readings here")
+    parser.add_argument("--drop", action="append", default=[], help="leave this feature out (repeatable)")
     parser.add_argument("-k", type=int, default=5)
     args = parser.parse_args()
+    known = set(A.FEATURES + A.ABSTAIN_FEATURES + A.READER_FEATURES)
+    if unknown := set(args.drop) - known:
+        parser.error(f"unknown features: {', '.join(sorted(unknown))}")
     if args.cache and Path(args.cache).exists():
         items = pickle.loads(Path(args.cache).read_bytes())
     else:
-        items = retrieve_all(args.files, args.k)
+        items = retrieve_all(args.files, {_title(t) for t in args.clean}, args.k)
         if args.cache:
             Path(args.cache).write_bytes(pickle.dumps(items))
-    data = extract(items)
-    folds = data["fold"]
-    held_out_conf = []
-    for held in (0, 1):
-        train = (folds % 2) != held
-        sw, sb, aw, ab = fit(data, items, train)
-        report(data, items, sw, sb, aw, ab, ~train & data["has_neg"], f"fold {held} held out (v2.0 articles)")
-        report(data, items, sw, sb, aw, ab, ~train & ~data["has_neg"], f"fold {held} held out (other files)")
-        g, _ = question_level(data, items, sw, sb, ~train & data["answerable"])
-        held_out_conf.append(1 / (1 + np.exp(-np.clip(g @ aw + ab, -30, 30))))
-    # The threshold that abstains on FALSE_ABSTENTION of the answerable questions held out.
-    threshold = float(np.quantile(np.concatenate(held_out_conf), FALSE_ABSTENTION))
-    print(f"DEFAULT_MIN_CONFIDENCE = {threshold:.2f}  ({FALSE_ABSTENTION:.0%} false abstention held out)")
-    sw, sb, aw, ab = fit(data, items, np.ones(len(folds), dtype=bool))
-    report(data, items, sw, sb, aw, ab, data["has_neg"], "all, in-sample (v2.0)")
+    d = Data(items)
+    drop = set(args.drop)
+    hit, conf, ans = held_out(d, drop, reader=True)
+    threshold = float(np.quantile(conf[ans], FALSE_ABSTENTION))
+    report("held out, with the reader", hit, conf, ans, threshold)
+    hit0, conf0, _ = held_out(d, drop, reader=False)
+    threshold0 = float(np.quantile(conf0[ans], FALSE_ABSTENTION))
+    report("held out, scorer alone", hit0, conf0, ans, threshold0)
+    everything = np.ones(len(items), dtype=bool)
+    sw, sb, aw, ab = fit(d, everything, drop, reader=True)
+    _, _, aw0, ab0 = fit(d, everything, drop, reader=False)
+    # Shift the reader-less model so that the one threshold means the same for both.
+    ab0 += float(np.log(threshold / (1 - threshold)) - np.log(threshold0 / (1 - threshold0)))
     fmt = ", ".join
+    print(f"DEFAULT_MIN_CONFIDENCE = {threshold:.3f}  ({FALSE_ABSTENTION:.0%} false abstention held out)")
     print(f"SENTENCE_WEIGHTS = ({fmt(f'{w:.3f}' for w in sw)})\nSENTENCE_BIAS = {sb:.3f}")
     print(f"ABSTAIN_WEIGHTS = ({fmt(f'{w:.3f}' for w in aw)})\nABSTAIN_BIAS = {ab:.3f}")
+    print(f"SCORER_ABSTAIN_WEIGHTS = ({fmt(f'{w:.3f}' for w in aw0)})\nSCORER_ABSTAIN_BIAS = {ab0:.3f}")
 
 
 if __name__ == "__main__":

@@ -11,13 +11,9 @@ or refuses it, and `unanswerable_form` tells text no document could answer.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from .errors import QuestionError
 from .lexical import STOPWORDS
@@ -158,22 +154,6 @@ def asked_role(question: str) -> str:
     return ""
 
 
-_COUNTED = re.compile(r"\bhow (many|much)\s+(.*)|\b(what|which) (is|was|are|were) (the|its|their) (.*)", re.I)
-NUMBER_RE = re.compile(_NUMBER, re.I)
-
-
-def counted_words(question: str) -> list[str]:
-    """What a quantity question counts: "how many national leaders" -> national, leaders;
-    "what is the population of X" -> population."""
-    m = _COUNTED.search(question)
-    if not m:
-        return []
-    if m.group(2) is not None:
-        return [w for w in words(m.group(2))[:2] if w not in STOPWORDS]
-    head = words(m.group(6))[:1]
-    return head if head and re.fullmatch(_QUANTITY_NOUNS, head[0]) else []
-
-
 _LETTERS = re.compile(r"[^\W\d_]+")
 # English words that rarely spell a word of another Latin-script language (not "was",
 # "in", "an", "a", "on": German and French have them). A question of four or more words
@@ -205,57 +185,6 @@ def unanswerable_form(question: str) -> str:
     if len(lowered) > _KEYWORDS_MAX and not any(w in _ENGLISH for w in lowered):
         return "the question is not in English"
     return ""
-
-
-#: Sentences whose content words are remembered.
-TEXT_CACHE = 50_000
-#: Static word vectors for a list of words (`Embedder.word_vectors`).
-WordVectors = Callable[[Sequence[str]], np.ndarray]
-
-
-class Synonyms:
-    """Soft word matching for one question: how close each question word (or counted
-    word) comes to some word of a text, by the embedding model's static word vectors,
-    so that "set up" meets "established" and "leaders" meets "heads"."""
-
-    def __init__(self, query: Sequence[str], texts: Sequence[str], word_vectors: WordVectors | None):
-        self.query = list(dict.fromkeys(query))
-        vocab = list(set().union(*map(content_words, set(texts))))
-        self._col = {w: i for i, w in enumerate(vocab)}
-        if word_vectors is None or not self.query or not vocab:
-            self._sims = np.zeros((len(self.query), len(vocab)))
-            return
-        vecs = word_vectors(self.query + vocab)
-        self._sims = np.clip(vecs[: len(self.query)] @ vecs[len(self.query) :].T, 0.0, 1.0)
-
-    def best(self, texts: Sequence[str]) -> np.ndarray:
-        """For each text, each query word's best cosine with one of its content words
-        (texts x query words; words outside the texts the matcher was built on count 0)."""
-        cols = [[self._col[w] for w in content_words(t) if w in self._col] for t in texts]
-        lens = np.array([len(c) for c in cols], dtype=np.int64)
-        out = np.zeros((len(texts), len(self.query)))
-        filled = lens > 0
-        if filled.any():
-            # One reduction over all texts' columns; empty texts are left out of the
-            # segments, so each start ends where the next non-empty text begins.
-            starts = (np.cumsum(lens) - lens)[filled]
-            flat = [i for c in cols for i in c]
-            out[filled] = np.maximum.reduceat(self._sims[:, flat], starts, axis=1).T
-        return out
-
-    def rows(self, query: Sequence[str]) -> list[int]:
-        return [self.query.index(w) for w in query]
-
-    def near_number(self, rows: list[int], text: str) -> float:
-        """How close a word next to a number of ``text`` comes to the counted thing."""
-        windows = [text[max(0, m.start() - 30) : m.end() + 40] for m in NUMBER_RE.finditer(text)]
-        return float(self.best(windows)[:, rows].max(initial=0.0)) if windows else 0.0
-
-
-@functools.lru_cache(maxsize=TEXT_CACHE)
-def content_words(text: str) -> tuple[str, ...]:
-    """The distinct words of ``text`` that are not stopwords (memoised: sentences recur)."""
-    return tuple(dict.fromkeys(w for w in words(text) if w not in STOPWORDS))
 
 
 def check_question(question: object) -> str:

@@ -27,9 +27,6 @@ CUDA_BATCH_SIZE = 256
 #: longest (measured on a document's sentences: 0.7 padded least for the time).
 SLAB = 8192
 PAD_RATIO = 0.7
-#: Words whose static vectors are remembered (`Embedder.word_vectors`, 38 MB as float16)
-#: before the cache starts over.
-WORD_CACHE = 50_000
 
 _MODELS: dict[tuple[str, str, str], object] = {}
 _LOCK = threading.Lock()
@@ -70,9 +67,6 @@ class Embedder:
         self._device = device
         self._batch_size = batch_size
         self._precision = precision
-        self._word_row: dict[str, int] = {}
-        self._word_cache: np.ndarray | None = None
-        self._word_lock = threading.Lock()
 
     @cached_property
     def device(self) -> str:
@@ -144,42 +138,6 @@ class Embedder:
         own.no_truncation()
         own.no_padding()
         return own
-
-    @cached_property
-    def _word_table(self) -> np.ndarray:
-        """The model's input vectors of its word pieces, unit length."""
-        table = self.model[0].auto_model.embeddings.word_embeddings.weight.detach().float().cpu().numpy()
-        return table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-9)
-
-    def word_vectors(self, words: Sequence[str]) -> np.ndarray:
-        """Static unit vectors of single words: the mean of their word pieces' input
-        vectors, no forward pass. Near synonyms lie close ("founded", "established":
-        0.55; unrelated words about 0), which lets answering match a paraphrase.
-        Remembered per word (float16), so a question costs lookups, not tokenizing."""
-        with self._word_lock:
-            new = [w for w in dict.fromkeys(words) if w not in self._word_row]
-            if len(new) > WORD_CACHE:
-                return self._static_vectors(list(words))
-            if new:
-                if self._word_cache is None:
-                    self._word_cache = np.zeros((WORD_CACHE, self.dimension), dtype=np.float16)
-                if len(self._word_row) + len(new) > len(self._word_cache):
-                    self._word_row.clear()  # start over, keeping this call's words
-                    new = list(dict.fromkeys(words))
-                start = len(self._word_row)
-                self._word_cache[start : start + len(new)] = self._static_vectors(new)
-                self._word_row.update(zip(new, range(start, start + len(new))))
-            rows = [self._word_row[w] for w in words]
-            return self._word_cache[rows].astype(np.float32) if rows else np.zeros((0, self.dimension), np.float32)
-
-    def _static_vectors(self, words: list[str]) -> np.ndarray:
-        tokenizer = self.model.tokenizer
-        unk = tokenizer.unk_token_id or 0
-        pieces = [ids or [unk] for ids in tokenizer(words, add_special_tokens=False)["input_ids"]]
-        flat = np.fromiter((i for ids in pieces for i in ids), dtype=np.int64)
-        starts = np.cumsum([0] + [len(ids) for ids in pieces[:-1]])
-        sums = np.add.reduceat(self._word_table[flat], starts, axis=0)
-        return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in batches; rows are unit vectors."""

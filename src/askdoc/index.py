@@ -16,7 +16,7 @@ import numpy as np
 from . import answering as answer_stage
 from . import prepare, scorer
 from .config import Settings
-from .cues import WordVectors, asked_role, check_question
+from .cues import asked_role, check_question
 from .embed import Embedder
 from .errors import ConfigError, DocumentError, QuestionError, UnknownDocument
 from .folder import MANIFEST, StoreHandle, read_only
@@ -347,7 +347,7 @@ class Index:
         r = self.retrieve(question, k, doc_ids)
         return answer_stage.select(
             r.question, r.qvec, r.candidates, r.passages, r.texts, r.titles, r.idf, r.oov,
-            self.settings.min_confidence, r.word_vectors, r.n_found, self.reader,
+            self.settings.min_confidence, r.n_found, self.reader,
         )  # fmt: skip
 
     def retrieve(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Retrieval:
@@ -374,7 +374,7 @@ class Index:
         candidates = scorer.candidates(passages, len(found), retriever, texts, titles)
         return Retrieval(
             question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question),
-            self.embedder.word_vectors, len(found),
+            len(found),
         )  # fmt: skip
 
 
@@ -395,6 +395,5 @@ class Retrieval:
     titles: dict[str, tuple[str, str | None]]
     idf: Callable[[str], float]
     oov: float
-    word_vectors: WordVectors | None = None
     #: How many of ``passages`` the search found; the rest are the documents' leads.
     n_found: int = 0
