@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from askdoc.cues import answer_cue, cue_hit
@@ -66,3 +67,33 @@ def test_a_paraphrased_count_leads_with_the_number_sentence(article_index):
 )
 def test_typed_questions_the_article_cannot_answer_abstain(article_index, question):
     assert not article_index.answer(question).found
+
+
+def test_the_confidence_weighs_the_readers_logit_and_has_a_model_without_it():
+    from askdoc import scorer
+    from askdoc.read import Reading
+
+    x = np.zeros((2, len(scorer.FEATURES)))
+    p = np.array([0.4, 0.1])
+    sentence = "Azerbaijan took over the chairmanship in 2019."
+
+    def confidence(logit: float | None) -> float:
+        readings = None if logit is None else {0: Reading(0.5, logit, 0, 4), 1: Reading(0.1, -6.0, 0, 4)}
+        g = scorer.abstain_features("Who chairs it?", 0, sentence, sentence, x, p, 0.0, lambda t: 1.0, readings)
+        assert len(g) == len(scorer.ABSTAIN_WEIGHTS if readings else scorer.SCORER_ABSTAIN_WEIGHTS)
+        return scorer.confidence(g)
+
+    assert confidence(4.0) > confidence(-4.0) + 0.2
+    assert 0.0 < confidence(None) < 1.0
+
+
+def test_without_the_reader_the_scorer_answers_and_abstains(tmp_path):
+    from askdoc import Index
+
+    from .conftest import ARTICLE
+
+    idx = Index(tmp_path, reader="off")
+    idx.add_file(ARTICLE)
+    ans = idx.answer("When did Azerbaijan assume the NAM presidency?")
+    assert ans.found and "2019" in ans.text and ans.exact == ""
+    assert not idx.answer("Who won the 2018 FIFA World Cup?").found
