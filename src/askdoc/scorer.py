@@ -65,20 +65,23 @@ ABSTAIN_FEATURES = (
     "negation", "names_missing", "numbers_missing", "strong_cue_missing", "p_ratio", "centered",
     "role_match",
 )  # fmt: skip
+#: What the reader adds to the abstention model: its logit for the chosen sentence, and how
+#: far that stands above the best other sentence it read.
+READER_FEATURES = ("reader", "reader_gap")
+#: Abstention model: weights per `ABSTAIN_FEATURES`, then `READER_FEATURES`, then the bias.
 ABSTAIN_WEIGHTS = (
     1.133, -0.269, 2.884, 0.787, -0.972, -0.372, -0.288, 1.233,
     0.147, -0.042, -0.649, -0.197, -0.088, -0.095, 3.000, 0.533,
     0.046,
 )  # fmt: skip
 ABSTAIN_BIAS = -3.526
+#: Without a reader (``ASKDOC_READER=off``): `ABSTAIN_FEATURES` alone, the bias moved so that
+#: the one threshold abstains as often on held-out answerable questions.
 SCORER_ABSTAIN_WEIGHTS = (
     0.956, 0.391, 4.312, 2.332, -0.204, -0.254, 0.130, 0.999,
     -0.387, -0.063, -0.543, -0.809, 0.000, -0.201, 3.000,
 )  # fmt: skip
 SCORER_ABSTAIN_BIAS = -5.671
-#: What the reader adds to the abstention model: its logit for the chosen sentence, and how
-#: far that stands above the best other sentence it read.
-READER_FEATURES = ("reader", "reader_gap")
 
 
 @dataclass(frozen=True)
