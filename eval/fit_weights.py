@@ -195,8 +195,10 @@ def main() -> None:
         if args.cache:
             Path(args.cache).write_bytes(pickle.dumps(items))
     d = Data(items)
-    if not d.clean.any():
-        parser.error(f"no article named {', '.join(args.clean)} in {', '.join(args.files)}")
+    # (From a cache, the clean articles are those it was written with.)
+    clean = {_title(a.split(":", 1)[1]) for a in d.article[d.clean]}
+    if missing := {_title(t) for t in args.clean} - clean:
+        parser.error(f"no clean article {', '.join(sorted(missing))} in {', '.join(args.files)} (or the cache)")
     drop = set(args.drop)
     hit, conf, ans = held_out(d, drop, reader=True)
     threshold = float(np.quantile(conf[ans], FALSE_ABSTENTION))

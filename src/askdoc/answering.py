@@ -24,8 +24,9 @@ from .records import Answer, Citation, Passage
 from .scorer import Candidate, abstain_features, confidence, features, sentence_probabilities
 
 #: Candidates the reader reads per question: the likeliest by the feature scorer. On
-#: held-out SQuAD v2 articles 4, 6 and 8 chose equally well (top-1 0.794/0.794/0.797), on
-#: the article 6 beat 4 (0.822 vs 0.808); each pair costs ~5 ms on a 2-core CPU.
+#: held-out SQuAD v2 articles 4, 6 and 8 chose equally well (top-1 0.794/0.794/0.797; with
+#: today's scorer, 4 and 6 tie at 0.880 on 6 clean articles), on the article 6 beat 4
+#: (0.822 vs 0.808); each pair costs ~5 ms on a 2-core CPU.
 DEFAULT_READ_CANDIDATES = 6
 #: A candidate's rank score: the reader's logit plus this share of the scorer's logit
 #: (the scorer knows retrieval rank, neighbours, titles and bylines; the reader reads).

@@ -21,13 +21,6 @@ from .lexical import STOPWORDS
 #: Longest question accepted, in characters.
 MAX_QUESTION_CHARS = 2000
 
-_WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words as written (unstemmed: word vectors want real words)."""
-    return _WORD.findall(text.lower())
-
 
 @dataclass(frozen=True)
 class Cue:

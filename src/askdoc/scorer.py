@@ -52,7 +52,7 @@ FEATURES = (
     "cue_strong", "length", "dense_gap", "lexical_gap", "dense_rr", "lexical_rr", "role_match",
     "role_other", "centered", "centered_rr",
 )  # fmt: skip
-#: Sentence model: weights per feature, then the bias (role weights are set by hand:
+#: Sentence model: a weight per feature, and the bias (role weights are set by hand:
 #: SQuAD text has no titles or bylines to learn them from).
 SENTENCE_WEIGHTS = (
     1.434, 0.652, 1.331, 1.022, 0.655, -0.300, 1.142, 0.658,
@@ -68,7 +68,7 @@ ABSTAIN_FEATURES = (
 #: What the reader adds to the abstention model: its logit for the chosen sentence, and how
 #: far that stands above the best other sentence it read.
 READER_FEATURES = ("reader", "reader_gap")
-#: Abstention model: weights per `ABSTAIN_FEATURES`, then `READER_FEATURES`, then the bias.
+#: Abstention model: a weight per `ABSTAIN_FEATURES`, then per `READER_FEATURES`; and the bias.
 ABSTAIN_WEIGHTS = (
     1.133, -0.269, 2.884, 0.787, -0.972, -0.372, -0.288, 1.233,
     0.147, -0.042, -0.649, -0.197, -0.088, -0.095, 3.000, 0.533,
@@ -286,4 +286,6 @@ def confidence(g: np.ndarray) -> float:
     holds: with the reader's features or without (``ASKDOC_READER=off``)."""
     if len(g) == len(ABSTAIN_WEIGHTS):
         return float(_sigmoid(g @ np.asarray(ABSTAIN_WEIGHTS) + ABSTAIN_BIAS))
-    return float(_sigmoid(g @ np.asarray(SCORER_ABSTAIN_WEIGHTS) + SCORER_ABSTAIN_BIAS))
+    if len(g) == len(SCORER_ABSTAIN_WEIGHTS):
+        return float(_sigmoid(g @ np.asarray(SCORER_ABSTAIN_WEIGHTS) + SCORER_ABSTAIN_BIAS))
+    raise ValueError(f"{len(g)} abstention features fit neither model")
