@@ -111,10 +111,8 @@ class Data:
             top = np.argsort(-p, kind="stable")[: answering.DEFAULT_READ_CANDIDATES]
             readings = {int(i): it["readings"][i] for i in top}
         best = int(np.argmax(answering.rank(p, readings)))
-        c = it["candidates"][best]
-        sentence = it["text"][c.span.start : c.span.end]
-        context = f"{sentence} {c.neighbour_text}"
-        g = A.abstain_features(it["question"], best, sentence, context, x, p, it["oov"], it["idf"], readings)
+        texts = {it["doc_id"]: it["text"]}
+        g = A.abstain_features(it["question"], best, it["candidates"], texts, x, p, it["oov"], it["idf"], readings)
         return bool(self.y[a + best]), g
 
 

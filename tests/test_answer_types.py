@@ -72,14 +72,16 @@ def test_typed_questions_the_article_cannot_answer_abstain(article_index, questi
 def test_the_confidence_weighs_the_readers_logit_and_has_a_model_without_it():
     from askdoc import scorer
     from askdoc.read import Reading
+    from askdoc.records import Span
 
     x = np.zeros((2, len(scorer.FEATURES)))
     p = np.array([0.4, 0.1])
-    sentence = "Azerbaijan took over the chairmanship in 2019."
+    text = "Azerbaijan took over the chairmanship in 2019."
+    cands = [scorer.Candidate("d", n, Span(0, len(text)), np.zeros(4), 0.0, 1) for n in range(2)]
 
     def confidence(logit: float | None) -> float:
         readings = None if logit is None else {0: Reading(0.5, logit, 0, 4), 1: Reading(0.1, -6.0, 0, 4)}
-        g = scorer.abstain_features("Who chairs it?", 0, sentence, sentence, x, p, 0.0, lambda t: 1.0, readings)
+        g = scorer.abstain_features("Who chairs it?", 0, cands, {"d": text}, x, p, 0.0, lambda t: 1.0, readings)
         assert len(g) == len(scorer.ABSTAIN_WEIGHTS if readings else scorer.SCORER_ABSTAIN_WEIGHTS)
         return scorer.confidence(g)
 

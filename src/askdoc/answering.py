@@ -106,9 +106,7 @@ def select(
     passages = rerank(passages, candidates, np.where(np.arange(len(p)) == best, np.inf, p))[:top_k]
     b = candidates[best]
     text = doc_texts[b.doc_id]
-    sentence = text[b.span.start : b.span.end]
-    context = f"{sentence} {b.neighbour_text}"
-    g = abstain_features(question, best, sentence, context, x, p, oov, idf, readings)
+    g = abstain_features(question, best, candidates, doc_texts, x, p, oov, idf, readings)
     reading = readings.get(best)
     conf = round(confidence(g), 4)
     if conf < min_confidence:

@@ -242,18 +242,21 @@ _DIGITS = re.compile(r"\b\d[\d,.]*\b")
 def abstain_features(
     question: str,
     best: int,
-    sentence: str,
-    context: str,
+    candidates: Sequence[Candidate],
+    doc_texts: Mapping[str, str],
     x: np.ndarray,
     p: np.ndarray,
     oov: float,
     idf: Callable[[str], float],
     readings: Mapping[int, Reading] | None = None,
 ) -> np.ndarray:
-    """What the confidence model sees: the best sentence, how far it stands out, and
-    what the question names that the sentence and its neighbours (``context``) do not:
-    a negation, a proper name, a number (the ways an answerable-looking question is not).
-    With the reader's ``readings`` (the best one among them), also `READER_FEATURES`."""
+    """What the confidence model sees: the ``best`` candidate, how far it stands out, and
+    what the question names that the sentence and its neighbours do not: a negation, a
+    proper name, a number (the ways an answerable-looking question is not). With the
+    reader's ``readings`` (the best one among them), also `READER_FEATURES`."""
+    c = candidates[best]
+    sentence = doc_texts[c.doc_id][c.span.start : c.span.end]
+    context = f"{sentence} {c.neighbour_text}"
     second = float(np.max(np.delete(p, best))) if len(p) > 1 else 0.0
     f = FEATURES.index
     cue = answer_cue(question)
