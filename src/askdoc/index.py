@@ -21,6 +21,7 @@ from .embed import Embedder
 from .errors import ConfigError, DocumentError, QuestionError, UnknownDocument
 from .folder import MANIFEST, StoreHandle, read_only
 from .ingest import make_document, read_file
+from .names import Aliases
 from .read import Reader
 from .records import Answer, Document, IndexResult, Passage
 from .store import Store, StoredDocument
@@ -66,6 +67,7 @@ class Index:
         self._lock = threading.RLock()
         self._retriever = None
         self._docs: dict[str, StoredDocument] | None = None
+        self._aliases = Aliases()
         self._seen: str | None = None  # the stamp that the cached documents and retriever reflect
         self._touched = False  # the write under way has changed the store
         if self.store.needs_conversion and not self._folder.is_copy:
@@ -311,6 +313,7 @@ class Index:
             {i: (d.document.title, d.document.source) for i, d in docs.items()},
             {i: d.document.text for i, d in docs.items()},
         )
+        self._aliases = Aliases(a for d in docs.values() for a in d.document.aliases)
         self._docs = docs
 
     def _get_retriever(self):
@@ -345,14 +348,16 @@ class Index:
     def answer(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Answer:
         """Answer from the indexed documents, quoting them; see `askdoc.answer`."""
         r = self.retrieve(question, k, doc_ids)
-        return answer_stage.select(
+        answer = answer_stage.select(
             r.question, r.qvec, r.candidates, r.passages, r.texts, r.titles, r.idf, r.oov,
             self.settings.min_confidence, r.n_found, self.reader,
         )  # fmt: skip
+        return answer if r.asked == r.question else replace(answer, question=r.asked)
 
     def retrieve(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Retrieval:
         """Passages and candidate sentences for a question (the answer stage's input)."""
         question = check_question(question)
+        asked = question
         if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
             raise QuestionError(f"k must be a whole number of at least 1, not {k!r}")
         k = k or self.settings.top_k
@@ -364,6 +369,8 @@ class Index:
                 raise UnknownDocument(f"no document {d!r} in the index")
         retriever = self._get_retriever()
         views = self._views
+        # Names the documents define ("Non-Aligned Movement (NAM)") are read in their usual form.
+        question = self._aliases.read(question)
         titles, texts = views
         qvec = self.embedder.encode_one(question)
         # (A document removed by another thread this instant is left out: it is not in the views.)
@@ -374,7 +381,7 @@ class Index:
         candidates = scorer.candidates(passages, len(found), retriever, texts, titles)
         return Retrieval(
             question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question),
-            len(found),
+            len(found), asked,
         )  # fmt: skip
 
 
@@ -397,3 +404,5 @@ class Retrieval:
     oov: float
     #: How many of ``passages`` the search found; the rest are the documents' leads.
     n_found: int = 0
+    #: The question as asked (``question`` is how it was read: see `askdoc.names`).
+    asked: str = ""

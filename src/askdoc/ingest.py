@@ -18,6 +18,7 @@ from .errors import (
     EmptyDocument,
     UnsupportedDocument,
 )
+from .names import find_aliases
 from .records import Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
@@ -110,6 +111,7 @@ def make_document(
     author_match = _AUTHOR.search(text[skip : skip + 2000])
     author = meta.get("author", "") or (author_match.group("name").strip() if author_match else "")
     body_start = len(text) - len(text[skip:].lstrip())
+    body_end = _body_end(text)
     return Document(
         doc_id=doc_id,
         text=text,
@@ -117,7 +119,8 @@ def make_document(
         source=source,
         author=author,
         body_start=body_start,
-        body_end=_body_end(text),
+        body_end=body_end,
+        aliases=find_aliases(text[body_start:body_end]),
     )
 
 

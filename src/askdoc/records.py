@@ -6,6 +6,16 @@ from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
+class Alias:
+    """A name a document defines: "Non-Aligned Movement (NAM)" (see `askdoc.names`)."""
+
+    short: str
+    long: str
+    #: The form the document uses more often, which questions are read in.
+    usual: str
+
+
+@dataclass(frozen=True)
 class Document:
     """A document's text exactly as read, plus where its body lies."""
 
@@ -18,6 +28,8 @@ class Document:
     #: page furniture (share buttons, "recent posts") lies outside it.
     body_start: int = 0
     body_end: int = -1
+    #: The abbreviations the text defines (`askdoc.names.find_aliases`).
+    aliases: tuple[Alias, ...] = ()
 
     def __post_init__(self) -> None:
         if self.body_end < 0:

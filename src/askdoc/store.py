@@ -28,6 +28,7 @@ download a model.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import uuid
@@ -39,7 +40,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import ConfigError, StoreError, StoreUnavailable
-from .records import Document, Span
+from .names import find_aliases
+from .records import Alias, Document, Span
 from .sentencerows import SentenceRow, pack_sentences, unpack_sentences
 
 if TYPE_CHECKING:
@@ -257,6 +259,7 @@ class Store:
                         "author": r.doc.author,
                         "body_start": r.doc.body_start,
                         "body_end": r.doc.body_end,
+                        "aliases": json.dumps([[a.short, a.long, a.usual] for a in r.doc.aliases]),
                         "fingerprint": r.fingerprint,
                         "chunks": len(r.chunks),
                         "sentences": len(r.sentences),
@@ -378,14 +381,20 @@ def _doc_filter(doc_ids: Sequence[str] | None) -> dict | None:
 
 
 def _stored(doc_id: str, text: str, meta: dict) -> StoredDocument:
+    start, end = int(meta.get("body_start", 0)), int(meta.get("body_end", len(text)))
+    if "aliases" in meta:
+        aliases = tuple(Alias(*a) for a in json.loads(meta["aliases"]))
+    else:  # stored by an askdoc before names
+        aliases = find_aliases(text[start:end])
     doc = Document(
         doc_id=doc_id,
         text=text,
         title=meta.get("title", doc_id),
         source=meta.get("source") or None,
         author=meta.get("author", ""),
-        body_start=int(meta.get("body_start", 0)),
-        body_end=int(meta.get("body_end", len(text))),
+        body_start=start,
+        body_end=end,
+        aliases=aliases,
     )
     return StoredDocument(
         doc, meta.get("fingerprint", ""), int(meta.get("chunks", 0)), int(meta.get("sentences", 0)), meta.get("gen", "")
