@@ -79,6 +79,16 @@ def test_regressions_respect_tolerance_and_direction():
     assert any(d.startswith("s/overall/false_abstention") for d in dropped)
 
 
+def test_a_small_kind_may_lose_one_question_but_not_two():
+    base = {"s": {"few": {"exact_match": 0.5625, "abstention_recall": 0.75}}}
+    one = {"s": {"few": {"exact_match": 0.53125, "abstention_recall": 0.75, "answerable": 32, "unanswerable": 8}}}
+    assert ev.regressions(one, base, tolerance=0.02) == []  # 1 of 32: noise between CPUs
+    two = {"s": {"few": {"exact_match": 0.5, "abstention_recall": 0.625, "answerable": 32, "unanswerable": 8}}}
+    assert ev.regressions(two, base, tolerance=0.02) == ["s/few/exact_match: 0.5000 (baseline 0.5625)"]
+    many = {"s": {"few": {"exact_match": 0.53, "answerable": 1000}}}
+    assert len(ev.regressions(many, base, tolerance=0.02)) == 1  # big sets keep the plain tolerance
+
+
 def test_eval_cli_reports_gates_and_is_deterministic(tmp_path):
     baseline = tmp_path / "baseline.json"
     out = tmp_path / "out"

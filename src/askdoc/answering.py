@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .cues import answer_cue, cue_hit, unanswerable_form
+from .cues import answer_cue, asked_field, cue_hit, unanswerable_form
+from .ingest import field_span
 from .read import Reader, Reading
 from .records import Answer, Citation, Passage
 from .scorer import Candidate, abstain_features, confidence, features, sentence_probabilities
@@ -36,6 +37,9 @@ SCORER_SHARE = 0.5
 #: The likelier neighbour joins the quote when its probability is at least this share of
 #: the best one's: a second sentence often completes the answer (measured on XQuAD and SQuAD).
 DEFAULT_JOIN_RATIO = 0.2
+#: The confidence of an answer read from the document's own byline, title or date line: as
+#: sure as ingest's reading of the page (it found the line by its form, "Author: ...").
+FIELD_CONFIDENCE = 0.9
 #: Sentences opening with these lean on the previous sentence, which joins the quote.
 _ANAPHOR = re.compile(
     r"^[\"“'‘(]*(this|that|these|those|it|its|he|she|they|his|her|their|such|yet|but|however|thus|therefore|"
@@ -96,6 +100,11 @@ def select(
         return _abstain(question, passages[:top_k], 0.0, unreadable)
     if not candidates:
         return _abstain(question, passages[:top_k], 0.0, "no passage was retrieved")
+    field = asked_field(question)
+    if field:
+        got = _field_answer(question, field, passages, doc_texts, doc_titles, top_k)
+        if got is not None:
+            return got
     x = features(question, qvec, candidates, doc_texts, idf)
     p = sentence_probabilities(x)
     readings = read(question, candidates, p, doc_texts, reader)
@@ -144,6 +153,26 @@ def select(
     answer_text = text[citations[0].start : citations[-1].end]
     exact = text[b.span.start + reading.start : b.span.start + reading.end] if reading else ""
     return Answer(question, True, answer_text, conf, citations, passages, exact=exact)
+
+
+def _field_answer(
+    question: str, field: str, passages: list[Passage], doc_texts: dict[str, str],
+    doc_titles: dict[str, tuple[str, str | None]], top_k: int | None,
+) -> Answer | None:  # fmt: skip
+    """"Who wrote this?": the line where the best passage's document states its ``field``
+    (its byline, title or date), the value as the exact answer; None when it states none."""
+    doc_id = passages[0].doc_id
+    title, source = doc_titles.get(doc_id, (doc_id, None))
+    text = doc_texts[doc_id]
+    got = field_span(text, title, field)
+    if got is None:
+        return None
+    line, value = got
+    holds = [p for p in passages if p.doc_id == doc_id and p.start <= line.start < p.end]
+    passages = (holds[:1] + [p for p in passages if p not in holds[:1]])[:top_k]
+    quote = text[line.start : line.end]
+    cite = Citation(doc_id, title, source, line.start, line.end, quote, FIELD_CONFIDENCE, value.start, value.end)
+    return Answer(question, True, quote, FIELD_CONFIDENCE, [cite], passages, exact=text[value.start : value.end])
 
 
 def rerank(passages: Sequence[Passage], candidates: Sequence[Candidate], p: np.ndarray) -> list[Passage]:

@@ -116,6 +116,32 @@ _CUES: list[tuple[re.Pattern, Cue]] = [
 _EXPANDS = re.compile(r"\b(stand for|short for|abbreviation|acronym|full (name|form)|expand)", re.I)
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,9}\b")
 _ASKS_TITLE = re.compile(r"\b(title|headline)\b", re.I)
+# Questions about the document itself, not about what it says: "Who wrote this?", "What is the
+# title?", "When was the article published?". "Who wrote the letter?" asks about the content.
+_THE_DOCUMENT = (
+    r"(it|this|that|(this|that|the)\s+(article|piece|story|post|blog post|document|report|text|page|essay|paper|"
+    r"column|book|news|item|op-ed|editorial|file|note|notes|memo))"
+)
+_ASKS_FIELD = {
+    "author": re.compile(
+        rf"^\s*(who\s+(wrote|authored|penned|is\s+the\s+(author|writer)|was\s+the\s+(author|writer))|"
+        rf"who'?s\s+the\s+(author|writer)|by\s+whom|(what\s+is\s+)?the\s+(author|writer)'?s\s+name|"
+        rf"(what\s+is\s+the\s+)?name\s+of\s+the\s+(author|writer))"
+        rf"(\s+(of\s+)?{_THE_DOCUMENT})?(\s+(was|is)\s+{_THE_DOCUMENT})?(\s+written(\s+by)?)?\s*\??\s*$",
+        re.I,
+    ),
+    "title": re.compile(
+        rf"^\s*(what\s+is|what'?s)\s+(the\s+)?(title|headline)(\s+of\s+{_THE_DOCUMENT})?\s*\??\s*$|"
+        rf"^\s*what\s+is\s+{_THE_DOCUMENT}\s+(called|titled|named)\s*\??\s*$",
+        re.I,
+    ),
+    "date": re.compile(
+        rf"^\s*(when|what\s+(date|day|year))\s+(was|is)\s+{_THE_DOCUMENT}\s+(published|written|posted|released|dated)"
+        rf"\s*\??\s*$|^\s*what\s+is\s+the\s+(publication|published|publishing)\s+date"
+        rf"(\s+of\s+{_THE_DOCUMENT})?\s*\??\s*$",
+        re.I,
+    ),
+}
 
 
 def answer_cue(question: str) -> Cue | None:
@@ -137,6 +163,12 @@ def cue_hit(cue: Cue, sentence: str, question_lower: str) -> bool:
         return bool(cue.pattern.search(sentence))
     # The answer is new information: a date or name the question already states does not count.
     return any(m.group().strip().lower() not in question_lower for m in cue.pattern.finditer(sentence))
+
+
+def asked_field(question: str) -> str:
+    """The document's own field a question asks for, "author", "title" or "date" ("" for
+    any other question): these are answered from what ingest read, not from the text."""
+    return next((field for field, asks in _ASKS_FIELD.items() if asks.match(question)), "")
 
 
 def asked_role(question: str) -> str:

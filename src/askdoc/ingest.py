@@ -19,7 +19,7 @@ from .errors import (
     UnsupportedDocument,
 )
 from .names import find_aliases
-from .records import Document
+from .records import Document, Span
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 
@@ -45,6 +45,18 @@ _AUTHOR = re.compile(r"^\s*(?:author\s*:|by\s+)\s*(?P<name>[^\n]{2,80}?)\s*$", r
 BYLINE = re.compile(
     r"^\s*((author|by|written by|words by)\s*:?\s+\S|(the |about the )?(writer|author|columnist)( is|:)\s)", re.I
 )
+#: A line giving when the page was published: "Published: 3 March 2024", "Posted on 2024-03-03".
+_DATE_LINE = re.compile(
+    r"^[ \t]*(?:date|published|posted|updated|last updated|first published)(?:[ \t]+on)?[ \t]*:?[ \t]*"
+    r"(?P<name>[^\n]{4,60}?)[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_DATE_VALUE = re.compile(
+    r"\b(1[5-9]\d\d|20\d\d)\b|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b",
+    re.IGNORECASE,
+)
+#: How far into a document its metadata lines (byline, date) are looked for.
+_HEAD_CHARS = 2000
 _LONE_CR = re.compile(r"\r(?!\n)")
 #: Markdown front matter: a YAML block between "---" lines at the very top.
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
@@ -122,6 +134,32 @@ def make_document(
         body_end=body_end,
         aliases=find_aliases(text[body_start:body_end]),
     )
+
+
+def field_span(text: str, title: str, field: str) -> tuple[Span, Span] | None:
+    """Where a document (its ``text`` and ``title``) states its ``field`` ("author",
+    "title" or "date"), as ingest found it: the line and the value inside it, as
+    absolute offsets; None when it does not state it near its top."""
+    head = text[:_HEAD_CHARS]
+    if field == "title":
+        at = head.find(title) if title.strip() else -1
+        return (_line_around(text, at), Span(at, at + len(title))) if at >= 0 else None
+    pattern = {"author": _AUTHOR, "date": _DATE_LINE}.get(field)
+    m = pattern.search(head) if pattern else None
+    if m is None or (field == "date" and not _DATE_VALUE.search(m.group("name"))):
+        return None
+    return _line_around(text, m.start("name")), Span(m.start("name"), m.end("name"))
+
+
+def _line_around(text: str, at: int) -> Span:
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    end = len(text) if end < 0 else end
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    while start < end and text[start] in " \t#>*_":  # Markdown marks are no part of the quote
+        start += 1
+    return Span(start, end)
 
 
 def _decode(data: bytes, path: Path) -> str:

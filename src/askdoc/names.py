@@ -23,7 +23,7 @@ _PAREN = re.compile(r"\(([^()\n]{2,80})\)")
 _SHORT = re.compile(r"^(?=(?:[^A-Z]*[A-Z]){2})[A-Z][A-Za-z0-9&.-]{1,9}$")
 _WORDS = re.compile(r"[\w'’&.-]+")
 #: A question asking what an abbreviation means is about the abbreviation itself: it is read as typed.
-_ASKS_EXPANSION = re.compile(r"\b(stand for|stands for|short for|abbreviat|acronym|full (name|form)|expand|spell)", re.I)
+_ASKS_EXPANSION = re.compile(r"\b(stands? for|short for|abbreviat|acronym|full (name|form)|expand|spell)", re.I)
 _FUNCTION_WORDS = frozenset(("the", "a", "an", "of", "and", "for", "its", "their", "our"))
 #: Longest text read for definitions: they come early, and a huge text must not cost a scan.
 MAX_SCAN_CHARS = 2_000_000
