@@ -90,3 +90,26 @@ def test_a_date_line_answers_when_it_was_published_and_none_means_the_text_decid
     assert doc.text[line.start : line.end] == "Published: 3 March 2024"
     assert field_span("Harbour news\nDate: tomorrow-ish\n", "Harbour news", "date") is None  # no date in it
     assert field_span("Harbour news\n\nThe pier opened.", "Harbour news", "author") is None
+
+
+def test_a_pronoun_is_no_answer_the_person_it_stands_for_is(article_index, article_text):
+    ans = article_index.answer(
+        "Who suggested establishing a high-level United Nations panel on Global Recovery from Covid-19?"
+    )
+    assert ans.found and ans.exact == "President Aliyev"
+    named = [c for c in ans.citations if c.answer_start is not None]
+    assert len(named) == 1 and article_text[named[0].answer_start : named[0].answer_end] == "President Aliyev"
+    # Both the sentence that names him and the one that answers are quoted, in document order.
+    assert ans.citations[-1].quote.startswith("He suggested establishing")
+    assert [c.start for c in ans.citations] == sorted(c.start for c in ans.citations)
+    assert all(article_text[c.start : c.end] == c.quote for c in ans.citations)
+    assert ans.text == article_text[ans.citations[0].start : ans.citations[-1].end]
+
+
+def test_the_antecedent_is_a_person_not_an_organisation():
+    from askdoc.names import antecedent
+
+    text = "Dr Mary Seacole joined the World Health Organization in 1950. She led its nursing unit."
+    span = antecedent(text, text.index("She"))
+    assert text[span.start : span.end] == "Dr Mary Seacole"
+    assert antecedent("The World Health Organization met. He spoke.", 35) is None

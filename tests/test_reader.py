@@ -8,6 +8,7 @@ import pytest
 
 from askdoc import Index
 from askdoc.cues import unanswerable_form
+from askdoc.errors import DataSetError
 from askdoc.read import Reader, best_span
 
 from .conftest import ROOT, run_cli
@@ -174,6 +175,64 @@ def test_near_misses_swap_a_mention_for_one_the_paragraph_lacks():
     assert {e.question for e in twins} in ({"What did ships from Sweden bring?"}, {"What did ships from Lisbon bring?"})
     assert not any(e.positive for e in twins)
     assert any(e.sentence == plain[0].sentence for e in twins)  # the hardest negative
+
+
+def test_an_interrupted_run_resumes_where_it_stopped_and_ends_as_an_unbroken_one(tmp_path):
+    from askdoc import train
+
+    kw = dict(hold_out=["Honey_bees"], max_steps=8, epochs=20, batch_size=8, device="cpu", checkpoint_every=3)
+    whole = train.train_reader([MINI], tmp_path / "whole", **kw)
+
+    def stop_after_seven(steps):
+        for step in steps:
+            if step == 7:
+                raise KeyboardInterrupt  # a session ends mid-run
+            yield step
+
+    with pytest.raises(KeyboardInterrupt):
+        train.train_reader([MINI], tmp_path / "cut", progress=stop_after_seven, **kw)
+    assert (tmp_path / "cut" / train.CHECKPOINT_FILE).is_file()  # saved after step 6
+    resumed = train.train_reader([MINI], tmp_path / "cut", resume=True, **kw)
+    assert resumed.losses == whole.losses
+    assert not (tmp_path / "cut" / train.CHECKPOINT_FILE).exists()  # done: nothing left to resume
+    with pytest.raises(DataSetError, match="another recipe"):
+        train._checkpoint(tmp_path / "x", "run-a", 1, *_tiny_state())
+        train._restore(tmp_path / "x", "run-b", *_tiny_state()[:3], train.TrainResult(tmp_path, 1))
+
+
+def _tiny_state():
+    import torch
+
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    return model, opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0), [0.5], 1.0
+
+
+def test_hard_negatives_come_from_the_whole_article_by_bm25():
+    from askdoc.train import make_examples
+
+    qa = {"question": "What did ships from Norway bring?", "answers": [{"text": "timber", "answer_start": 26}]}
+    article = {"title": "Harbour", "paragraphs": [
+        {"context": "Ships from Norway brought timber. The mines closed later. Rain fell.", "qas": [qa]},
+        {"context": "Sheep grazed. Ships from Norway also brought salt and wool to the harbour.", "qas": []},
+    ]}  # fmt: skip
+    got = make_examples([article], negatives=1, seed=1, hard=True)
+    assert [e.positive for e in got] == [True, False]
+    # The negative shares the question's words: the other paragraph's sentence about Norway's ships.
+    assert got[1].sentence == "Ships from Norway also brought salt and wool to the harbour."
+
+
+def test_bf16_only_where_the_hardware_has_it(monkeypatch):
+    from askdoc import train
+
+    monkeypatch.setattr(train, "bf16_hardware", lambda: False)
+    assert train.resolve_precision("auto", "cpu") == "fp32"
+    assert train.resolve_precision("auto", "cuda") == "bf16"
+    assert train.resolve_precision("bf16", "cpu") == "bf16"  # asked for: slow here, but the user's call
+    monkeypatch.setattr(train, "bf16_hardware", lambda: True)
+    assert train.resolve_precision("auto", "cpu") == "bf16"
+    with pytest.raises(DataSetError):
+        train.resolve_precision("fp8", "cpu")
 
 
 def test_train_reader_writes_weights_and_a_model_card_that_load(tmp_path):

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
+from .chunk import split_sentences
 from .cues import answer_cue, asked_field, cue_hit, unanswerable_form
 from .ingest import field_span
+from .names import PERSONAL_PRONOUN, antecedent
 from .read import Reader, Reading
 from .records import Answer, Citation, Passage
 from .scorer import Candidate, abstain_features, confidence, features, sentence_probabilities
@@ -150,9 +153,32 @@ def select(
         )
         for i in chosen
     ]
-    answer_text = text[citations[0].start : citations[-1].end]
     exact = text[b.span.start + reading.start : b.span.start + reading.end] if reading else ""
+    if PERSONAL_PRONOUN.fullmatch(exact):
+        citations = _named(text, citations, b.span.start + reading.start)
+        exact = next(text[c.answer_start : c.answer_end] for c in citations if c.answer_start is not None)
+    answer_text = text[citations[0].start : citations[-1].end]
     return Answer(question, True, answer_text, conf, citations, passages, exact=exact)
+
+
+def _named(text: str, citations: list[Citation], pronoun_at: int) -> list[Citation]:
+    """"He suggested ...": the citations with the answer moved from the pronoun to the person
+    it stands for, the sentence naming them quoted first when it is not already (as it is)."""
+    name = antecedent(text, pronoun_at)
+    if name is None:
+        return citations
+    holder = next((c for c in citations if c.start <= name.start < c.end), None)
+    if holder is None:
+        para = text.rfind("\n\n", 0, name.start) + 1
+        span = next(s for s in split_sentences(text, para, name.end) if s.start <= name.start < s.end)
+        c = citations[0]
+        holder = Citation(c.doc_id, c.title, c.source, span.start, span.end, text[span.start : span.end], c.score)
+        citations = [holder, *citations]
+    return [
+        replace(c, answer_start=name.start, answer_end=name.end) if c is holder
+        else replace(c, answer_start=None, answer_end=None)
+        for c in citations
+    ]  # fmt: skip
 
 
 def _field_answer(

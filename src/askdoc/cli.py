@@ -210,19 +210,22 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
         args.files, args.out, hold_out=args.hold_out or (), init=args.init, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, negatives=args.negatives, negative_weight=args.negative_weight,
         near_misses=args.near_misses, max_questions=args.max_questions, max_steps=args.max_steps,
-        freeze_layers=args.freeze_layers, seed=args.seed, device=args.device,
+        freeze_layers=args.freeze_layers, seed=args.seed, device=args.device, precision=args.precision,
+        hard_negatives=args.hard_negatives, resume=args.resume, checkpoint_every=args.checkpoint_every,
         progress=lambda steps: tqdm(steps, desc="training", unit="step", disable=args.json),
         command="askdoc train-reader " + " ".join(sys.argv[2:]),
     )  # fmt: skip
     summary = {
         "out": str(result.out_dir), "steps": result.steps, "first_loss": result.losses[0],
         "last_loss": result.losses[-1], "heldout": result.heldout, "seconds": round(result.seconds, 1),
+        "precision": result.precision, "pairs_per_second": result.pairs_per_second,
     }  # fmt: skip
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print(f"wrote {result.out_dir}/reader.safetensors and MODEL_CARD.md ({result.steps} steps, "
-              f"loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}, {result.seconds:.0f} s)")  # fmt: skip
+              f"loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}, {result.seconds:.0f} s, "
+              f"{result.precision} at {result.pairs_per_second} pairs/s)")  # fmt: skip
         for k, v in result.heldout.items():
             print(f"  held out: {k} {v}")
         print(f"use it with ASKDOC_READER={result.out_dir}")
@@ -337,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--freeze-layers", type=int, default=0, help="freeze the embeddings and the N lowest layers")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                   help="bf16 computes in bfloat16; auto: where hardware has it (CUDA, AMX, AVX-512 BF16)")  # fmt: skip
+    p.add_argument("--hard-negatives", action="store_true",
+                   help="mine each question's negatives from its whole article with askdoc's BM25")  # fmt: skip
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --out (same files and recipe)")
+    p.add_argument("--checkpoint-every", type=int, default=200, metavar="STEPS",
+                   help="save the run every this many steps, for --resume (0: never)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON for programs")
     p.set_defaults(func=cmd_train_reader)
 

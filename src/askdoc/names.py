@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .records import Alias
+from .records import Alias, Span
 
 #: A parenthesis short enough to hold a name: "(NAM)", "(World Health Organization)".
 _PAREN = re.compile(r"\(([^()\n]{2,80})\)")
@@ -133,3 +133,38 @@ def _usual_form(short: str, long: str, text: str) -> str:
     shorts = len(re.findall(rf"\b{re.escape(short)}\b", text))
     longs = len(_name_pattern(long).findall(text))
     return long if longs > shorts else short
+
+
+#: Pronouns that stand for a person: such a span is no answer to "Who ...?".
+PERSONAL_PRONOUN = re.compile(r"(he|she|him|her|his|hers)", re.I)
+_TITLES = (
+    r"President|Vice[- ]President|Prime Minister|Chairman|Chairwoman|Chairperson|Minister|Secretary[- ]General|"
+    r"Secretary|Senator|Governor|Mayor|King|Queen|Prince|Princess|Emperor|Empress|Pope|Chancellor|Director|"
+    r"General|Colonel|Captain|Judge|Justice|Sheikh|Lord|Lady|Sir|Dame|Mr|Mrs|Ms|Dr|Prof|Professor"
+)
+_CAPITAL = r"[A-Z][\w'’-]+"
+#: A person as a text names one: a title and a name ("President Aliyev"), or two or three
+#: capitalised words none of which names an organisation, place or event.
+_PERSON = re.compile(
+    rf"\b(?:{_TITLES})\.?(?:\s+{_CAPITAL}){{1,3}}|(?<![.!?]\s)(?<!^)\b{_CAPITAL}(?:\s+{_CAPITAL}){{1,2}}"
+)
+_NOT_PERSON = frozenset(
+    """organization organisation movement nations union group network assembly session council committee party
+    company university institute centre center summit accords war republic kingdom states ltd inc bank court agency
+    association ministry department health youth parliamentary global recovery world international national special
+    general new east west north south city county river sea ocean street road day month year covid""".split()
+)
+#: How far back a pronoun's antecedent is looked for: about three sentences.
+ANTECEDENT_CHARS = 800
+
+
+def antecedent(text: str, pronoun_at: int, floor: int = 0) -> Span | None:
+    """The person a personal pronoun at ``pronoun_at`` stands for: the nearest person named
+    before it (not before ``floor``, nor more than `ANTECEDENT_CHARS` back); None if none is."""
+    lo = max(floor, pronoun_at - ANTECEDENT_CHARS)
+    found = None
+    for m in _PERSON.finditer(text, lo, pronoun_at):
+        words = m.group().split()
+        if not any(w.lower().strip("'’") in _NOT_PERSON for w in words):
+            found = m
+    return Span(found.start(), found.end()) if found else None
