@@ -154,7 +154,7 @@ def test_near_misses_swap_a_mention_for_one_the_paragraph_lacks():
     (of the same kind), and the sentence that answered the twin is among its negatives."""
     import random
 
-    from askdoc.train import make_examples, near_miss
+    from askdoc.trainset import make_examples, near_miss
 
     paragraph = "The harbour of Marrow Point froze in 1961, and ships from Norway brought timber."
     mentions = ["Marrow Point", "Norway", "Sweden", "Lisbon", "1961", "1975", "12"]
@@ -209,7 +209,7 @@ def _tiny_state():
 
 
 def test_hard_negatives_come_from_the_whole_article_by_bm25():
-    from askdoc.train import make_examples
+    from askdoc.trainset import make_examples
 
     qa = {"question": "What did ships from Norway bring?", "answers": [{"text": "timber", "answer_start": 26}]}
     article = {"title": "Harbour", "paragraphs": [

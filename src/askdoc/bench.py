@@ -71,6 +71,7 @@ class BenchOptions:
     clients: tuple[int, ...] = DEFAULT_CLIENTS
     repeats: int = 3  # of each cold-process measurement
     questions: int = 0  # eval questions per probe (0: all)
+    entry: str = "askdoc.cli"  # the module the console script runs, whose imports a cold start pays
 
 
 class CachingEmbedder:
@@ -113,7 +114,7 @@ def run(options: BenchOptions, say: Callable[[str], None] = print) -> dict:
         _add_article(idx)
         say("timing --help and cold starts")
         result["help_s"] = _median_wall([sys.executable, "-m", "askdoc.cli", "--help"], options.repeats)
-        result["cold"] = _cold(article_dir, idx.embedder.model_name, options.repeats)
+        result["cold"] = _cold(article_dir, idx.embedder.model_name, options.repeats, options.entry)
         say("indexing throughput")
         embedder = CachingEmbedder(idx.embedder)
         result["indexing"] = _indexing(tmp / "throughput", corpus, embedder)
@@ -156,7 +157,7 @@ def _median_wall(cmd: list[str], repeats: int, env: dict | None = None) -> float
     return round(statistics.median(_run(cmd, env)[0] for _ in range(repeats)), 3)
 
 
-def _cold(index_dir: Path, model_path: str, repeats: int) -> dict:
+def _cold(index_dir: Path, model_path: str, repeats: int, entry: str) -> dict:
     """A new `askdoc ask` beside a bare model load, alternated so that drift hits both."""
     env = {"ASKDOC_INDEX_DIR": str(index_dir), "ASKDOC_CHROMA_URL": ""}
     ask = [sys.executable, "-m", "askdoc.cli", "ask", COLD_QUESTION]
@@ -165,14 +166,17 @@ def _cold(index_dir: Path, model_path: str, repeats: int) -> dict:
     for _ in range(repeats):
         bares.append(_run(bare, env)[0])
         asks.append(_run(ask, env)[0])
-    stages = json.loads(_run([sys.executable, "-m", "askdoc.bench", "cold", str(index_dir)], env)[1])
+    stages = json.loads(_run([sys.executable, "-m", "askdoc.bench", "cold", str(index_dir), entry], env)[1])
     return {"ask_s": round(statistics.median(asks), 3), "bare_s": round(statistics.median(bares), 3), "stages": stages}
 
 
-def _cold_stages(index_dir: str) -> dict:
-    """Run in a new process: where a cold `askdoc ask` spends its time."""
+def _cold_stages(index_dir: str, entry: str) -> dict:
+    """Run in a new process: where a cold `askdoc ask` spends its time (``entry``: the
+    module the console script runs, named by the caller rather than imported here)."""
+    import importlib
+
     marks = [("start", time.perf_counter())]
-    import askdoc.cli  # noqa: F401  (what the console script imports)
+    importlib.import_module(entry)
 
     marks.append(("imports", time.perf_counter()))
     from .config import Settings
@@ -375,7 +379,7 @@ def _targets(result: dict) -> list[dict]:
 if __name__ == "__main__":
     # The fresh processes that some measures need.
     if sys.argv[1] == "cold":
-        print(json.dumps(_cold_stages(sys.argv[2])))
+        print(json.dumps(_cold_stages(sys.argv[2], sys.argv[3])))
     elif sys.argv[1] == "probe":
         folder, url, name, questions, new_doc = sys.argv[2:7]
         print(json.dumps(_probe_main(folder, url, name, int(questions), new_doc)))

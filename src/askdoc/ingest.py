@@ -162,6 +162,13 @@ def _line_around(text: str, at: int) -> Span:
     return Span(start, end)
 
 
+def sentence_role(text: str, number: int, title: str) -> str:
+    """Title (the first sentence, equal to the document's title), byline, or body."""
+    if number == 0 and text.strip() == title.strip():
+        return "title"
+    return "byline" if BYLINE.match(text) else "body"
+
+
 def _decode(data: bytes, path: Path) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:

@@ -17,8 +17,8 @@ import numpy as np
 from .chunk import CHUNKER_VERSION, chunk_document
 from .config import Settings
 from .embed import Embedder
+from .ingest import sentence_role
 from .records import Chunk, Document, Span
-from .scorer import sentence_role
 
 Split = tuple[list[Chunk], list[str], list[tuple[Span, int]]]
 #: Changes when the way chunks and sentences become vectors changes (part of the fingerprint).

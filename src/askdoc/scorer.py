@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .cues import answer_cue, asked_role, cue_hit
-from .ingest import BYLINE
+from .ingest import sentence_role
 from .lexical import STOPWORDS, terms, text_terms
 from .records import Passage, Span
 
@@ -98,13 +98,6 @@ class Candidate:
     role: str = "body"  # "title", "byline" or "body"
     #: The sentence before it in the document (what the reader reads as context).
     previous_text: str = ""
-
-
-def sentence_role(text: str, number: int, title: str) -> str:
-    """Title (the first sentence, equal to the document's title), byline, or body."""
-    if number == 0 and text.strip() == title.strip():
-        return "title"
-    return "byline" if BYLINE.match(text) else "body"
 
 
 def candidates(
