@@ -25,7 +25,7 @@ from .ingest import field_span
 from .names import PERSONAL_PRONOUN, antecedent
 from .read import Reader, Reading
 from .records import Answer, Citation, Passage
-from .scorer import Candidate, abstain_features, confidence, features, sentence_probabilities
+from .scorer import Candidate, Retrieval, abstain_features, confidence, features, sentence_probabilities
 
 #: Candidates the reader reads per question: the likeliest by the feature scorer. On
 #: held-out SQuAD v2 articles 4, 6 and 8 chose equally well (top-1 0.794/0.794/0.797; with
@@ -79,7 +79,17 @@ def rank(p: np.ndarray, readings: Mapping[int, Reading]) -> np.ndarray:
     return out
 
 
-def select(
+def select(r: Retrieval, min_confidence: float, reader: Reader | None = None) -> Answer:
+    """Choose and cite the answering sentence(s) of a question's `Retrieval`, or abstain.
+    The answer lists the passages the search found, the quoted one first."""
+    answer = _select(
+        r.question, r.qvec, r.candidates, r.passages, r.texts, r.titles, r.idf, r.oov, min_confidence, r.n_found,
+        reader,
+    )  # fmt: skip
+    return answer if not r.asked or r.asked == r.question else replace(answer, question=r.asked)
+
+
+def _select(
     question: str,
     qvec: np.ndarray,
     candidates: Sequence[Candidate],

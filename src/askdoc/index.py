@@ -8,10 +8,8 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
 
 from . import answering as answer_stage
 from . import prepare, scorer
@@ -23,7 +21,7 @@ from .folder import MANIFEST, StoreHandle, read_only
 from .ingest import make_document, read_file
 from .names import Aliases
 from .read import Reader
-from .records import Answer, Document, IndexResult, Passage
+from .records import Answer, Document, IndexResult
 from .store import Store, StoredDocument
 
 #: Hears (sentences embedded so far, sentences to embed) while documents are indexed.
@@ -347,14 +345,9 @@ class Index:
     # -- questions -----------------------------------------------------------
     def answer(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Answer:
         """Answer from the indexed documents, quoting them; see `askdoc.answer`."""
-        r = self.retrieve(question, k, doc_ids)
-        answer = answer_stage.select(
-            r.question, r.qvec, r.candidates, r.passages, r.texts, r.titles, r.idf, r.oov,
-            self.settings.min_confidence, r.n_found, self.reader,
-        )  # fmt: skip
-        return answer if r.asked == r.question else replace(answer, question=r.asked)
+        return answer_stage.select(self.retrieve(question, k, doc_ids), self.settings.min_confidence, self.reader)
 
-    def retrieve(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Retrieval:
+    def retrieve(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> scorer.Retrieval:
         """Passages and candidate sentences for a question (the answer stage's input)."""
         question = check_question(question)
         asked = question
@@ -379,7 +372,7 @@ class Index:
         # question rarely repeats word for word.
         passages = found + retriever.leads(found, views)
         candidates = scorer.candidates(passages, len(found), retriever, texts, titles)
-        return Retrieval(
+        return scorer.Retrieval(
             question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question),
             len(found), asked,
         )  # fmt: skip
@@ -388,21 +381,3 @@ class Index:
 def _result(doc: Document, status: str, chunks: int) -> IndexResult:
     furniture = len(doc.text[doc.body_end :].strip())
     return IndexResult(doc.doc_id, doc.title, status, chunks, doc.body_end - doc.body_start, furniture)
-
-
-@dataclass(frozen=True)
-class Retrieval:
-    """Everything the answer stage needs for one question."""
-
-    question: str
-    qvec: np.ndarray
-    passages: list[Passage]
-    candidates: list[scorer.Candidate]
-    texts: dict[str, str]
-    titles: dict[str, tuple[str, str | None]]
-    idf: Callable[[str], float]
-    oov: float
-    #: How many of ``passages`` the search found; the rest are the documents' leads.
-    n_found: int = 0
-    #: The question as asked (``question`` is how it was read: see `askdoc.names`).
-    asked: str = ""

@@ -100,6 +100,25 @@ class Candidate:
     previous_text: str = ""
 
 
+@dataclass(frozen=True)
+class Retrieval:
+    """What retrieval hands the answer stage for one question: nothing calls back."""
+
+    question: str  # as read (see `askdoc.names`)
+    qvec: np.ndarray
+    passages: list[Passage]
+    candidates: list[Candidate]
+    texts: Mapping[str, str]
+    titles: Mapping[str, tuple[str, str | None]]
+    idf: Callable[[str], float]
+    #: The idf-weighted share of the question's terms found in no searched document.
+    oov: float
+    #: How many of ``passages`` the search found; the rest are the documents' leads.
+    n_found: int = 0
+    #: The question as asked.
+    asked: str = ""
+
+
 def candidates(
     passages: Sequence[Passage], n_found: int, retriever: Retriever, texts: Mapping[str, str],
     titles: Mapping[str, tuple[str, str | None]],
