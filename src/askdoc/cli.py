@@ -28,6 +28,28 @@ def _index(args: argparse.Namespace):
     return open_index(_settings(args))
 
 
+def _expand_folders(paths: list[str]) -> tuple[list[str], int]:
+    """``paths`` with each folder replaced by the documents under it (recursively, in name
+    order, hidden entries skipped), and how many folders held none."""
+    from .ingest import SUPPORTED_SUFFIXES
+
+    out, empty = [], 0
+    for path in paths:
+        if not os.path.isdir(path):
+            out.append(path)
+            continue
+        found = []
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            found += [os.path.join(root, f) for f in sorted(files)
+                      if not f.startswith(".") and f.lower().endswith(SUPPORTED_SUFFIXES)]  # fmt: skip
+        if not found:
+            empty += 1
+            print(f"askdoc: error: {path}: no documents in it ({', '.join(SUPPORTED_SUFFIXES)})", file=sys.stderr)
+        out += found
+    return out, empty
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from . import report
     from .config import DEFAULT_ARTICLE
@@ -36,9 +58,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .library import rebuild
 
     settings = _settings(args)
-    if args.doc_id and len(args.paths) != 1:
-        raise ConfigError("--id names one document: give exactly one PATH with it")
-    failed = 0
+    if args.doc_id and (len(args.paths) != 1 or os.path.isdir(args.paths[0])):
+        raise ConfigError("--id names one document: give exactly one file with it")
     results = []
     if args.rebuild:
         if settings.chroma_url:
@@ -50,7 +71,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             results.append(idx.add_file_result(DEFAULT_ARTICLE))
     else:
         idx = Index(settings=settings)
-    paths = args.paths or ([] if args.rebuild else [str(DEFAULT_ARTICLE)])
+    paths, failed = _expand_folders(args.paths or ([] if args.rebuild else [str(DEFAULT_ARTICLE)]))
     # The bundled article keeps its usual id wherever the checkout lies.
     doc_id = args.doc_id or (None if args.paths else slugify(DEFAULT_ARTICLE.stem))
     docs, seen = [], set()
@@ -142,8 +163,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         progress = partial(tqdm, desc="questions", unit="q", leave=False, file=sys.stderr, disable=None)
     if args.squad:
         for path in args.squad:
+            stem = os.path.basename(path).removesuffix(".gz").removesuffix(".xz").removesuffix(".json")
+            if args.collection:
+                from . import collection
+
+                docs, questions = collection.load_paragraphs(path, args.limit, args.articles or ())
+                runs += collection.run_collection(f"collection:{stem}", docs, questions, args.sizes, args.k,
+                                                  args.questions, progress)  # fmt: skip
+                continue
             docs, questions = ev.load_squad(path, args.limit, args.articles or ())
-            stem = os.path.basename(path).removesuffix(".gz").removesuffix(".json")
             name = f"squad:{stem}" + (":articles" if args.articles else "")
             runs.append(ev.run_set(name, docs, questions, k=args.k, progress=progress))
     if args.set or not args.squad:
@@ -264,7 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("index", parents=[common], help="add documents (.txt .md .html .pdf) to the index")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files to index (default: the bundled article)")
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files, or folders to index recursively (default: the bundled article)"
+    )
     p.add_argument(
         "--id", dest="doc_id", metavar="DOC_ID", help="the document's id, replacing what it names (one PATH only)"
     )
@@ -287,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="with --squad: only the first N articles")
     p.add_argument("--article", action="append", dest="articles", metavar="TITLE",
                    help="with --squad: only this article (repeatable), e.g. one held out of training")  # fmt: skip
+    p.add_argument("--collection", action="store_true",
+                   help="with --squad: each paragraph a document of one index, questions asked of all")  # fmt: skip
+    p.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100, 0], metavar="N",
+                   help="with --collection: collection sizes to measure at (0: all; default 1 10 100 0)")  # fmt: skip
+    p.add_argument("--questions", type=int, metavar="N",
+                   help="with --collection: a seeded sample of at most N questions per size")  # fmt: skip
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
     p.add_argument("--json", metavar="PATH", help="write metrics and every result as JSON")
     p.add_argument("--report", metavar="PATH.md", help="write a Markdown report of the failed questions, with a chart")

@@ -71,6 +71,8 @@ class QuestionResult:
     exact_match: bool
     citations_exact: bool
     latency_ms: float
+    #: In a collection: whether the quote came from the question's own document (None elsewhere).
+    own_doc: bool | None = None
 
 
 @dataclass
@@ -232,7 +234,11 @@ def gold_spans(q: EvalQuestion, text: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
-def score(q: EvalQuestion, ans, doc_text: str, latency_ms: float, texts: dict[str, str]) -> QuestionResult:
+def score(
+    q: EvalQuestion, ans, doc_text: str, latency_ms: float, texts: dict[str, str], collection: bool = False
+) -> QuestionResult:
+    """One answer scored against the gold; in a ``collection``, also whether it quotes the
+    question's own document."""
     spans = gold_spans(q, doc_text) if q.answerable else []
     rank = None
     for i, p in enumerate(ans.passages, 1):
@@ -251,6 +257,7 @@ def score(q: EvalQuestion, ans, doc_text: str, latency_ms: float, texts: dict[st
     return QuestionResult(
         q.id, q.kind, q.question, q.answerable, q.answers, ans.found, ans.text, ans.confidence,
         hit, rank, round(f1, 4), em, exact, round(latency_ms, 2),
+        (ans.found and ans.citations[0].doc_id == q.doc_id) if collection else None,
     )  # fmt: skip
 
 
@@ -269,6 +276,10 @@ def summarize(results: list[QuestionResult]) -> dict[str, float]:
         m["exact_match"] = sum(r.exact_match for r in pos) / len(pos)
         m["false_abstention"] = sum(not r.found for r in pos) / len(pos)
         m["has_ans_accuracy"] = m["hit@1"]
+        answered = [r for r in pos if r.found and r.own_doc is not None]
+        if answered:
+            # Of the answers given, how many quote the question's own document (a collection's measure).
+            m["own_document"] = sum(r.own_doc for r in answered) / len(answered)
     if neg:
         m["abstention_recall"] = sum(not r.found for r in neg) / len(neg)
         m["no_ans_accuracy"] = m["abstention_recall"]

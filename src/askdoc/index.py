@@ -65,7 +65,9 @@ class Index:
         self._lock = threading.RLock()
         self._retriever = None
         self._docs: dict[str, StoredDocument] | None = None
-        self._aliases = Aliases()
+        # The names the documents define, and the documents they were read from: built by the
+        # first question after a change, so that adding 10^4 documents builds it once.
+        self._aliases: tuple[dict | None, Aliases] = (None, Aliases())
         self._seen: str | None = None  # the stamp that the cached documents and retriever reflect
         self._touched = False  # the write under way has changed the store
         if self.store.needs_conversion and not self._folder.is_copy:
@@ -158,7 +160,8 @@ class Index:
         docs = {d.doc_id: {"title": d.title, "source": d.source} for d in self.documents()}
         path = self.settings.index_dir / MANIFEST
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(docs, indent=1), encoding="utf-8")
+        # Compact: json's C encoder (indent= takes the Python one, 25 ms a write at 700 documents).
+        tmp.write_text(json.dumps(docs, separators=(",", ":")), encoding="utf-8")
         tmp.replace(path)
 
     def add_documents(
@@ -311,7 +314,6 @@ class Index:
             {i: (d.document.title, d.document.source) for i, d in docs.items()},
             {i: d.document.text for i, d in docs.items()},
         )
-        self._aliases = Aliases(a for d in docs.values() for a in d.document.aliases)
         self._docs = docs
 
     def _get_retriever(self):
@@ -363,7 +365,11 @@ class Index:
         retriever = self._get_retriever()
         views = self._views
         # Names the documents define ("Non-Aligned Movement (NAM)") are read in their usual form.
-        question = self._aliases.read(question)
+        read_from, aliases = self._aliases
+        if read_from is not docs:
+            aliases = Aliases(a for d in docs.values() for a in d.document.aliases)
+            self._aliases = (docs, aliases)
+        question = aliases.read(question)
         titles, texts = views
         qvec = self.embedder.encode_one(question)
         # (A document removed by another thread this instant is left out: it is not in the views.)

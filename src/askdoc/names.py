@@ -24,6 +24,9 @@ _SHORT = re.compile(r"^(?=(?:[^A-Z]*[A-Z]){2})[A-Z][A-Za-z0-9&.-]{1,9}$")
 _WORDS = re.compile(r"[\w'’&.-]+")
 #: A question asking what an abbreviation means is about the abbreviation itself: it is read as typed.
 _ASKS_EXPANSION = re.compile(r"\b(stands? for|short for|abbreviat|acronym|full (name|form)|expand|spell)", re.I)
+#: Words of a question or a name, compared one by one; names join them with spaces, hyphens or commas.
+_TOKEN = re.compile(r"[\w'’.&]*\w")
+_JOINER = re.compile(r"[\s,-]+")
 _FUNCTION_WORDS = frozenset(("the", "a", "an", "of", "and", "for", "its", "their", "our"))
 #: Longest text read for definitions: they come early, and a huge text must not cost a scan.
 MAX_SCAN_CHARS = 2_000_000
@@ -94,7 +97,11 @@ def _name_pattern(name: str) -> re.Pattern:
 
 
 class Aliases:
-    """The names defined by a set of documents, and the form each is read in."""
+    """The names defined by a set of documents, and the form each is read in.
+
+    Built in one pass over the aliases and read by dictionary look-ups per question
+    word, so that neither grows with the collection: 10^4 documents define 10^4 names.
+    """
 
     def __init__(self, aliases: Iterable[Alias] = ()):
         """An abbreviation that documents define differently is left alone."""
@@ -104,27 +111,56 @@ class Aliases:
             old = chosen.setdefault(alias.short, alias)
             if old.long.lower() != alias.long.lower():
                 clash.add(alias.short)
-        # Longest names first, so that "World Health Organization" wins over a name inside it.
-        self._rules = sorted((a for s, a in chosen.items() if s not in clash), key=lambda a: -len(a.long))
-        self._patterns = [
-            (_name_pattern(a.long) if a.usual == a.short else re.compile(rf"\b{re.escape(a.short)}\b"), a.usual)
-            for a in self._rules
-        ]
+        rules = [a for s, a in chosen.items() if s not in clash]
+        # Abbreviations read as their long form, by the word itself ("WHO", case as written).
+        self._shorts = {a.short: a.long for a in rules if a.usual == a.long}
+        # Long forms read as their abbreviation, by their first word; the longest first, so that
+        # "World Health Organization" wins over a name inside it.
+        self._longs: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for a in sorted((a for a in rules if a.usual == a.short), key=lambda a: -len(a.long)):
+            words = tuple(w.lower() for w in _TOKEN.findall(a.long))
+            if words:
+                self._longs.setdefault(words[0], []).append((words, a.short))
+        self._size = len(rules)
 
     def __len__(self) -> int:
-        return len(self._rules)
-
-    def __bool__(self) -> bool:
-        return bool(self._rules)
+        return self._size
 
     def read(self, question: str) -> str:
         """``question`` with each defined name in its document's usual form (as typed when it
         asks what an abbreviation means)."""
-        if not self._rules or _ASKS_EXPANSION.search(question):
+        if not self._size or _ASKS_EXPANSION.search(question):
             return question
-        for pattern, form in self._patterns:
-            question = pattern.sub(form, question)
-        return question
+        tokens = list(_TOKEN.finditer(question))
+        out, at, i = [], 0, 0
+        while i < len(tokens):
+            t = tokens[i]
+            got = self._long_at(question, tokens, i)
+            if got is not None:
+                n, short = got
+                start = t.start()
+                if i and tokens[i - 1].group().lower() == "the" and question[tokens[i - 1].end() : start].isspace():
+                    start = tokens[i - 1].start()  # "the Non-Aligned Movement" reads "NAM"
+                out += [question[at:start], short]
+                at, i = tokens[i + n - 1].end(), i + n
+                continue
+            long = self._shorts.get(t.group())
+            if long is not None:
+                out += [question[at : t.start()], long]
+                at = t.end()
+            i += 1
+        return "".join(out) + question[at:] if out else question
+
+    def _long_at(self, question: str, tokens: list, i: int) -> tuple[int, str] | None:
+        """The long form that starts at token ``i`` (its length in tokens, its abbreviation)."""
+        for words, short in self._longs.get(tokens[i].group().lower(), ()):
+            n = len(words)
+            here = tokens[i : i + n]
+            if len(here) == n and all(t.group().lower() == w for t, w in zip(here, words)) and all(
+                _JOINER.fullmatch(question[a.end() : b.start()]) for a, b in zip(here, here[1:])
+            ):
+                return n, short
+        return None
 
 
 def _usual_form(short: str, long: str, text: str) -> str:

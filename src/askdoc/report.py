@@ -27,6 +27,7 @@ _TABLE_COLS = (
     ("false-abst", "false_abstention", "{:.3f}"),
     ("ans|abst", "answer_or_abstain", "{:.3f}"),
     ("cite", "citation_exactness", "{:.3f}"),
+    ("own", "own_document", "{:.3f}"),
     ("p50 ms", "latency_p50_ms", "{:.0f}"),
     ("p95 ms", "latency_p95_ms", "{:.0f}"),
 )
@@ -87,15 +88,21 @@ def write_markdown(path: str | Path, runs: list[EvalRun], chart: str | None = No
 
 
 def write_chart(path: str | Path, runs: list[EvalRun]) -> None:
-    """A PNG bar chart of the main metrics by question kind."""
+    """A PNG chart: the main metrics by question kind for each set, and for a collection
+    (runs named ``set@size``) those metrics against the collection's size."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(runs), 1, figsize=(10, 3.6 * len(runs)), squeeze=False)
+    curves: dict[str, list[EvalRun]] = {}
+    for run in runs:
+        if "@" in run.name:
+            curves.setdefault(run.name.rpartition("@")[0], []).append(run)
+    sets = [r for r in runs if "@" not in r.name]
+    fig, axes = plt.subplots(len(sets) + len(curves), 1, figsize=(10, 3.6 * (len(sets) + len(curves))), squeeze=False)
     names = ["hit@1", "recall@5", "abstention_recall"]
-    for ax, run in zip(axes[:, 0], runs):
+    for ax, run in zip(axes[:, 0], sets):
         metrics = run.metrics()
         kinds = list(metrics)
         width = 0.8 / len(names)
@@ -107,6 +114,15 @@ def write_chart(path: str | Path, runs: list[EvalRun]) -> None:
         ax.set_title(run.name)
         ax.legend(loc="lower right", fontsize=8)
         ax.grid(axis="y", alpha=0.3)
+    for ax, (name, group) in zip(axes[len(sets) :, 0], curves.items()):
+        sizes = [r.name.rpartition("@")[2] for r in group]
+        for metric in ("hit@1", "own_document", "recall@5", "false_abstention", "abstention_recall"):
+            ax.plot(sizes, [r.metrics()["overall"].get(metric, float("nan")) for r in group], marker="o", label=metric)
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel("documents in the collection")
+        ax.set_title(f"{name}: quality as the collection grows")
+        ax.legend(loc="lower left", fontsize=8)
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(_target(path), dpi=110)
     plt.close(fig)
