@@ -21,6 +21,10 @@ def test_bench_smoke_run_writes_every_measure(tmp_path):
         "1",
         "--questions",
         "6",
+        "--growth",
+        "25",
+        "--growth-batch",
+        "20",
         "--out",
         str(out),
         timeout=600,
@@ -38,7 +42,11 @@ def test_bench_smoke_run_writes_every_measure(tmp_path):
     assert row["add_doc_s"] > 0 and row["disk_mb"] > 0 and row["rss_mb"] > 0
     # The article's questions are still answered from a collection around it.
     assert row["hit@1"] >= 0.5
-    assert len(result["targets"]) == 9 and all("met" in t for t in result["targets"])
+    # Adding documents one by one and in a batch: per-document costs, and the share spent embedding.
+    one, batch = result["growth"]["one_by_one"], result["growth"]["batch"]
+    assert set(one["ms_per_document"]) == {"10", "25"} and one["last_vs_10th"] > 0
+    assert 0 < one["embedding_share"] < 1 and batch["documents"] == 20 and batch["vs_embedding_alone"] >= 1
+    assert len(result["targets"]) == 11 and all("met" in t for t in result["targets"])
     assert (out / "bench.png").stat().st_size > 10_000
     assert "target" in (out / "bench.md").read_text() and "target" in done.stdout
 

@@ -54,6 +54,9 @@ TARGETS = {
     "open_largest_s": ("largest collection: open in a new process, s", 2.0, "max"),
     "rss_largest_mb": ("largest collection: peak RSS serving it, MB", 1500, "max"),
     "p50_largest_vs_article": ("largest collection: warm answer p50 / one article's", 2.0, "max"),
+    # Issue #26's: adding documents costs the same however many there are.
+    "growth_last_vs_10th": ("add_text: Nth document's cost / 10th's", 1.2, "max"),
+    "growth_batch_vs_embed": ("batch of paragraph documents / embedding alone", 1.3, "max"),
 }
 
 COLD_QUESTION = "Where was the summit held?"
@@ -72,6 +75,8 @@ class BenchOptions:
     repeats: int = 3  # of each cold-process measurement
     questions: int = 0  # eval questions per probe (0: all)
     entry: str = "askdoc.cli"  # the module the console script runs, whose imports a cold start pays
+    growth: int = 0  # documents added one by one (`askdoc.growth`; 0: not measured)
+    growth_batch: int = 0  # paragraph documents added in one batch
 
 
 class CachingEmbedder:
@@ -124,6 +129,11 @@ def run(options: BenchOptions, say: Callable[[str], None] = print) -> dict:
         for mode in ("embedded", "server") if options.server else ("embedded",):
             with chroma_server(tmp / "chroma") if mode == "server" else contextlib.nullcontext("") as url:
                 result["scales"][mode] = _scales(tmp / mode, url, corpus, embedder, options, say)
+        if options.growth or options.growth_batch:
+            from . import growth
+
+            result["growth"] = growth.measure(tmp / "growth", [d.text for d in corpus], options.growth,
+                                              options.growth_batch, say)  # fmt: skip
         if options.clients:
             say("concurrent clients")
             result["concurrency"] = concurrent_clients(article_dir, options.clients)
@@ -368,6 +378,11 @@ def _targets(result: dict) -> list[dict]:
         figures["open_largest_s"] = largest["open_s"]
         figures["rss_largest_mb"] = largest["rss_mb"]
         figures["p50_largest_vs_article"] = round(largest["answer_p50_ms"] / result["article"]["answer_p50_ms"], 2)
+    grown = result.get("growth", {})
+    if grown.get("one_by_one"):
+        figures["growth_last_vs_10th"] = grown["one_by_one"]["last_vs_10th"]
+    if grown.get("batch"):
+        figures["growth_batch_vs_embed"] = grown["batch"]["vs_embedding_alone"]
     out = []
     for key, value in figures.items():
         label, limit, kind = TARGETS[key]

@@ -221,6 +221,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         clients=tuple(c for c in args.clients if c > 0),
         repeats=args.repeats,
         questions=args.questions,
+        growth=args.growth,
+        growth_batch=args.growth_batch,
     )
     result = bench.run(options, say=lambda line: print(f"askdoc: bench: {line}", file=sys.stderr))
     paths = report.write_bench(args.out, result)
@@ -348,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clients", type=_int_list, default=[1, 4, 16], help="concurrent chat clients to measure (0: skip)")
     p.add_argument("--repeats", type=int, default=3, help="runs of each cold-process measure (median)")
     p.add_argument("--questions", type=int, default=0, help="eval questions per probe (default: all)")
+    p.add_argument("--growth", type=int, default=0, metavar="N",
+                   help="also add N paragraph documents one by one: the Nth's cost against the 10th's")  # fmt: skip
+    p.add_argument("--growth-batch", type=int, default=0, metavar="N",
+                   help="also add N paragraph documents in one batch, beside embedding them alone")  # fmt: skip
     p.add_argument("--out", default="eval/bench", help="folder for the reports (default eval/bench)")
     p.add_argument("--json", action="store_true", help="print JSON for programs")
     p.set_defaults(func=cmd_bench)

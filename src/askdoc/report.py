@@ -154,6 +154,14 @@ def format_bench(result: dict) -> str:
             f" {r['recall@5']:>5} {r['rss_mb']:>7}"
             f" {r.get('disk_mb') or '':>8} {r.get('add_doc_s') or '':>6} {r.get('fill_chunks_per_s') or '':>7}"
         )
+    for how, g in result.get("growth", {}).items():
+        if g:
+            per = ", ".join(f"{n}th {ms} ms" for n, ms in g.get("ms_per_document", {}).items())
+            lines.append(
+                f"{how.replace('_', ' ')}: {g['documents']} documents, {g['documents_per_s']} documents/s,"
+                f" {g['chunks_per_s']} chunks/s, embedding {g['embedding_share']:.0%} of the time"
+                + (f"; {per}" if per else "")
+            )
     if result.get("concurrency"):
         lines += ["", "clients  answers/s  p50 ms  p95 ms"]
         lines += [
