@@ -46,3 +46,14 @@ def test_the_collection_eval_measures_each_size_and_where_quotes_come_from():
     # Every answer says whether it quotes the question's own paragraph; recall@k is of that paragraph.
     assert all(r.own_doc is not None for r in runs[-1].results)
     assert 0.0 <= overall.get("own_document", 0.0) <= 1.0 and "recall@5" in overall
+
+
+def test_add_texts_indexes_many_strings_in_one_call_with_progress(fresh_index):
+    heard = []
+    texts = {f"note-{n}": f"Note {n}. The harbour crane number {n} was painted blue in {1900 + n}." for n in range(12)}
+    got = fresh_index.add_texts(texts, titles={"note-3": "Crane three"}, progress=lambda d, t: heard.append((d, t)))
+    assert [r.doc_id for r in got] == list(texts) and {r.status for r in got} == {"added"}
+    assert heard and heard[-1][0] == heard[-1][1]  # ends with everything embedded
+    assert fresh_index.document("note-3").title == "Crane three"
+    assert fresh_index.answer("When was crane number 7 painted blue?").exact == "1907"
+    assert {r.status for r in fresh_index.add_texts(texts, titles={"note-3": "Crane three"})} == {"unchanged"}

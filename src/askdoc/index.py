@@ -6,7 +6,7 @@ import contextlib
 import gc
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -86,6 +86,19 @@ class Index:
             raise DocumentError(f"{doc_id}: the text must be a str, not {type(text).__name__}")
         doc = make_document(text, doc_id=doc_id, title=title, source=source)
         return self.add_documents([doc], given_ids=True)[0]
+
+    def add_texts(
+        self, texts: Mapping[str, str], titles: Mapping[str, str] | None = None, progress: Progress | None = None
+    ) -> list[IndexResult]:
+        """Index many strings at once (``{doc_id: text}``): their sentences are embedded in
+        shared batches and stored in one write, so 2,000 paragraphs cost little more than
+        embedding them. ``progress`` hears (sentences embedded, sentences to embed)."""
+        docs = []
+        for doc_id, text in texts.items():
+            if not isinstance(text, str):
+                raise DocumentError(f"{doc_id}: the text must be a str, not {type(text).__name__}")
+            docs.append(make_document(text, doc_id=doc_id, title=(titles or {}).get(doc_id, "")))
+        return self.add_documents(docs, given_ids=True, progress=progress)
 
     def add_file(self, path: str | Path, doc_id: str | None = None) -> str:
         """Index a .txt, .md, .html or .pdf file; returns its doc_id."""
