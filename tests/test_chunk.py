@@ -27,6 +27,15 @@ def test_wrapped_lines_join_but_headings_stand_alone():
     assert got == ["Heading", "This sentence wraps\nonto a second line.", "Next one.", "A line of its own"]
 
 
+def test_each_chat_message_is_a_sentence_though_it_starts_in_lower_case():
+    text = "maya: ok so are we still on for saturday\njonas: yes!! check-in is 3pm\nlea k: i can drive\n"
+    got = [text[s.start : s.end] for s in split_sentences(text)]
+    assert got == ["maya: ok so are we still on for saturday", "jonas: yes!! check-in is 3pm", "lea k: i can drive"]
+    # A wrapped line that happens to hold a colon still continues its sentence.
+    wrapped = "The results were as\nfollows: the pier held.\nand more: it stood."
+    assert len(split_sentences(wrapped)) == 1
+
+
 def test_chunk_offsets_round_trip_and_never_cut_sentences(article_text):
     doc = make_document(article_text, doc_id="a")
     chunks = chunk_document(doc, chunk_tokens=60, overlap_tokens=20)

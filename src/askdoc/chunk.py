@@ -13,11 +13,16 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
+from .lexical import STOPWORDS
 from .records import Chunk, Document, Span
 
 #: Bumped whenever chunking changes in a way that alters chunk boundaries,
 #: so that stored indexes are rebuilt (it is part of the index fingerprint).
-CHUNKER_VERSION = 5
+CHUNKER_VERSION = 6
+#: A line opening a speaker's turn in a chat log or transcript ("maya: ok so ..."): after another
+#: turn, a turn of its own, though it starts in lower case like a wrapped line. A name of one or
+#: two words, not a function word.
+_TURN = re.compile(r"(?P<name>[^\W\d_][\w.@'’-]*)(?: [\w.@'’-]+)?:[ \t]")
 #: Longest sentence, in characters. Sentences are what answers quote, so a run of text
 #: without sentence ends (a million-character "word", a minified line) is cut into
 #: pieces of at most this, never quoted whole.
@@ -54,8 +59,9 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     """Sentence spans of ``text[start:end]`` as absolute offsets, whitespace trimmed.
 
     Blank lines always end a sentence; a single newline does too unless the
-    next line starts in lower case (a wrapped line, as in PDFs). So a title or
-    a byline on its own line is a sentence of its own.
+    next line starts in lower case (a wrapped line, as in PDFs) and is not a
+    speaker's turn ("maya: ok so ..."). So a title, a byline or a chat message on
+    its own line is a sentence of its own.
     """
     end = len(text) if end is None else end
     spans: list[Span] = []
@@ -83,10 +89,21 @@ def _segments(text: str, start: int, end: int):
         while nxt < end and text[nxt] in " \t\r":
             nxt += 1
         # A blank line leaves text[nxt] == "\n", which never continues a sentence.
-        if not (nxt < end and (text[nxt].islower() or text[nxt] in ",;)")):
+        wrapped = nxt < end and (text[nxt].islower() or text[nxt] in ",;)")
+        if wrapped and _turn(text, nxt, end) and _turn(text, pos, nl):
+            wrapped = False  # one turn after another: a chat log, not a wrapped line
+        if not wrapped:
             yield seg_start, nl
             seg_start = nl + 1
         pos = nl + 1
+
+
+def _turn(text: str, at: int, end: int) -> bool:
+    """Whether the line at ``at`` (leading blanks aside) opens a speaker's turn."""
+    while at < end and text[at] in " \t":
+        at += 1
+    m = _TURN.match(text, at, end)
+    return m is not None and m.group("name").lower() not in STOPWORDS
 
 
 def _is_abbreviation(text: str, lo: int, dot: int) -> bool:
