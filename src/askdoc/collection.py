@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from .evaluate import EvalDoc, EvalQuestion, EvalRun, read_squad_articles, score
+from .evaluate import EvalDoc, EvalQuestion, EvalRun, score, squad_articles
 
 #: Collection sizes measured, in documents (0: all of them).
 DEFAULT_SIZES = (1, 10, 100, 0)
@@ -31,15 +31,9 @@ def load_paragraphs(
     or those named in ``titles``), titled "Article (n)"; each question belongs to its paragraph."""
     from .errors import DataSetError
 
-    data = read_squad_articles(path)
-    if titles:
-        wanted = {t.replace(" ", "_").lower() for t in titles}
-        data = [a for a in data if str(a.get("title", "")).replace(" ", "_").lower() in wanted]
-        if not data:
-            raise DataSetError(f"{path}: none of the articles {', '.join(titles)}")
     docs, questions = [], []
     try:
-        for article in data[:limit] if limit else data:
+        for article in squad_articles(path, limit, titles):
             title = str(article.get("title", "article")).replace("_", " ")
             slug = _SLUG.sub("-", title.lower()).strip("-") or "article"
             for n, para in enumerate(article["paragraphs"]):

@@ -171,19 +171,24 @@ def read_squad_articles(path: str | Path) -> list[dict]:
     return data
 
 
-def load_squad(
-    path: str | Path, limit: int | None = None, titles: Sequence[str] = ()
-) -> tuple[list[EvalDoc], list[EvalQuestion]]:
-    """SQuAD v1.1/v2.0 (.json, .json.gz or .json.xz): one document per article; ``is_impossible``
-    questions are unanswerable. ``titles`` keeps only those articles (e.g. held out of training)."""
+def squad_articles(path: str | Path, limit: int | None = None, titles: Sequence[str] = ()) -> list[dict]:
+    """The articles of a SQuAD-format file: its first ``limit``, or those named in ``titles``."""
     data = read_squad_articles(path)
     if titles:
         wanted = {t.replace(" ", "_").lower() for t in titles}
         data = [a for a in data if str(a.get("title", "")).replace(" ", "_").lower() in wanted]
         if not data:
             raise DataSetError(f"{path}: none of the articles {', '.join(titles)}")
+    return data[:limit] if limit else data
+
+
+def load_squad(
+    path: str | Path, limit: int | None = None, titles: Sequence[str] = ()
+) -> tuple[list[EvalDoc], list[EvalQuestion]]:
+    """SQuAD v1.1/v2.0 (.json, .json.gz or .json.xz): one document per article; ``is_impossible``
+    questions are unanswerable. ``titles`` keeps only those articles (e.g. held out of training)."""
     docs, questions = [], []
-    for n, article in enumerate(data[:limit] if limit else data):
+    for n, article in enumerate(squad_articles(path, limit, titles)):
         doc_id = f"squad-{n:03d}"
         title = str(article.get("title", doc_id)).replace("_", " ")
         parts, offset = [], 0
