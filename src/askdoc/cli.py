@@ -147,11 +147,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
             name = f"squad:{stem}" + (":articles" if args.articles else "")
             runs.append(ev.run_set(name, docs, questions, k=args.k, progress=progress))
     if args.set or not args.squad:
-        for path in args.set or [str(ev.default_set_path())]:
-            doc, questions = ev.load_article_set(path)
-            runs.append(ev.run_set(ev.set_name(path), [doc], questions, k=args.k, progress=progress))
+        for path in args.set or [str(ev.default_set_path()), str(ev.default_dialogue_path())]:
+            doc, items = ev.load_article_set(path)
+            if ev.is_dialogue_set(path):
+                runs.append(ev.run_dialogues(ev.set_name(path), doc, items, k=args.k, progress=progress))
+            else:
+                runs.append(ev.run_set(ev.set_name(path), [doc], items, k=args.k, progress=progress))
     metrics = {run.name: run.metrics() for run in runs}
     print(report.format_table(runs))
+    for run in runs:
+        dialogue = any(r.stale is not None for r in run.results)
+        for label, value, limit, met in ev.conversation_bar(metrics[run.name]) if dialogue else ():
+            print(f"{run.name}: {label}: {value:.3f} (limit {limit:.3f}) {'met' if met else 'NOT MET'}")
     if args.json:
         report.write_json(args.json, runs)
     chart = args.chart
@@ -279,7 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="measure answer quality; exit 1 if a metric fell below the baseline")
-    p.add_argument("--set", action="append", metavar="JSONL", help="question set (default: eval/article.jsonl)")
+    p.add_argument("--set", action="append", metavar="JSONL",
+                   help="question or dialogue set (default: eval/article.jsonl and eval/dialogues.jsonl)")  # fmt: skip
     p.add_argument("--squad", action="append", metavar="FILE", help="a SQuAD v1.1/v2.0 JSON file")
     p.add_argument("--limit", type=int, metavar="N", help="with --squad: only the first N articles")
     p.add_argument("--article", action="append", dest="articles", metavar="TITLE",

@@ -24,6 +24,7 @@ from .ingest import make_document, read_file
 from .names import Aliases
 from .read import Reader
 from .records import Answer, Document, IndexResult, Passage
+from .resolve import History, resolve, speaks_to
 from .store import Store, StoredDocument
 
 #: Hears (sentences embedded so far, sentences to embed) while documents are indexed.
@@ -345,19 +346,40 @@ class Index:
             return self._retriever
 
     # -- questions -----------------------------------------------------------
-    def answer(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Answer:
-        """Answer from the indexed documents, quoting them; see `askdoc.answer`."""
-        r = self.retrieve(question, k, doc_ids)
-        answer = answer_stage.select(
+    def answer(
+        self, question: str, k: int | None = None, doc_ids: list[str] | None = None, history: History = ()
+    ) -> Answer:
+        """Answer from the indexed documents, quoting them; see `askdoc.answer` (and its ``history``)."""
+        r = self.retrieve(question, k, doc_ids, history)
+        answer = self._select(r)
+        if r.asked == r.question:
+            return answer
+        resolved = r.resolved if r.resolved != r.asked else ""
+        # (A question for the byline or the title is answered by a line that shares no word with it.)
+        if r.rule == "pronoun" and answer.found and not asked_role(r.question) and not speaks_to(r.asked, answer.text):
+            # The antecedent alone drew this sentence, which says nothing of what was typed:
+            # the reading is doubtful, and the question is answered as typed instead.
+            return self.answer(r.asked, k, doc_ids)
+        return replace(answer, question=r.asked, resolved_question=resolved)
+
+    def _select(self, r: Retrieval) -> Answer:
+        return answer_stage.select(
             r.question, r.qvec, r.candidates, r.passages, r.texts, r.titles, r.idf, r.oov,
             self.settings.min_confidence, r.n_found, self.reader,
         )  # fmt: skip
-        return answer if r.asked == r.question else replace(answer, question=r.asked)
 
-    def retrieve(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Retrieval:
-        """Passages and candidate sentences for a question (the answer stage's input)."""
+    def retrieve(
+        self, question: str, k: int | None = None, doc_ids: list[str] | None = None, history: History = ()
+    ) -> Retrieval:
+        """Passages and candidate sentences for a question (the answer stage's input), a
+        follow-up read against ``history`` first (see `askdoc.resolve`)."""
         question = check_question(question)
         asked = question
+        if isinstance(history, str):
+            raise QuestionError("history must be a list of earlier questions or (question, Answer) pairs, not a string")
+        # Follow-ups first, then names: a pronoun's antecedent may itself be an abbreviation.
+        resolution = resolve(question, history or ())
+        question = resolved = resolution.question
         if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
             raise QuestionError(f"k must be a whole number of at least 1, not {k!r}")
         k = k or self.settings.top_k
@@ -381,7 +403,7 @@ class Index:
         candidates = scorer.candidates(passages, len(found), retriever, texts, titles)
         return Retrieval(
             question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question),
-            len(found), asked,
+            len(found), asked, resolved, resolution.rule,
         )  # fmt: skip
 
 
@@ -406,3 +428,7 @@ class Retrieval:
     n_found: int = 0
     #: The question as asked (``question`` is how it was read: see `askdoc.names`).
     asked: str = ""
+    #: The question after follow-ups were resolved, before names (see `askdoc.resolve`).
+    resolved: str = ""
+    #: Which rule of `askdoc.resolve` read it so ("" when none did).
+    rule: str = ""

@@ -27,6 +27,7 @@ _TABLE_COLS = (
     ("false-abst", "false_abstention", "{:.3f}"),
     ("ans|abst", "answer_or_abstain", "{:.3f}"),
     ("cite", "citation_exactness", "{:.3f}"),
+    ("stale", "stale", "{:.3f}"),
     ("p50 ms", "latency_p50_ms", "{:.0f}"),
     ("p95 ms", "latency_p95_ms", "{:.0f}"),
 )
