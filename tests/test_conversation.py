@@ -84,3 +84,15 @@ def test_the_conversation_bar_compares_kinds():
         "stale answers at most 0.05": True,
         "unanswerable follow-ups abstain at least 0.80": False,
     }
+
+
+def test_the_answer_endpoint_takes_a_history_as_json(article_index):
+    from askdoc.ui import ChatApp
+
+    app = ChatApp(article_index)
+    first = app.api_answer("What is the Non-Aligned Movement?")
+    data = app.api_answer("When was it established?", history=[{"question": first["question"], "answer": first}])
+    assert data["resolved_question"] == "When was the Non-Aligned Movement established?" and "1961" in data["text"]
+    assert app.api_answer("When was it established?", history=["What is the Non-Aligned Movement?"])["found"]
+    assert app.api_answer("When was NAM established?")["resolved_question"] == ""
+    assert "history" in app.api_answer("Why?", history="not a list")["error"]

@@ -35,7 +35,9 @@ def test_it_takes_the_previous_question_s_topic():
 
 
 def test_he_takes_the_person_the_previous_answer_named():
-    prev = _answer("Who chairs NAM?", "President of Azerbaijan Ilham Aliyev, Chairman of NAM, chaired it.", "Ilham Aliyev")
+    prev = _answer(
+        "Who chairs NAM?", "President of Azerbaijan Ilham Aliyev, Chairman of NAM, chaired it.", "Ilham Aliyev"
+    )
     r = resolve("What did he call for in 2020?", [("Who chairs NAM?", prev)])
     assert r.question == "What did Ilham Aliyev call for in 2020?"
 
@@ -59,7 +61,9 @@ def test_then_and_that_region():
     prev = _answer("When did Azerbaijan assume the presidency?", "Azerbaijan assumed its presidency in 2019.", "2019")
     r = resolve("What was happening in the world then?", [("When did Azerbaijan assume the presidency?", prev)])
     assert r.question == "What was happening in the world in 2019?"
-    prev = _answer("Where?", "It promoted stability, particularly in the South Caucasus region.", "the South Caucasus region")
+    prev = _answer(
+        "Where?", "It promoted stability, particularly in the South Caucasus region.", "the South Caucasus region"
+    )
     r = resolve("Which countries are in that region?", [("In which region has Azerbaijan promoted cooperation?", prev)])
     assert r.question == "Which countries are in the South Caucasus region?"
 
@@ -67,7 +71,11 @@ def test_then_and_that_region():
 def test_a_bare_when_or_why_takes_the_previous_question_s_predicate():
     r = resolve("When?", ["Why did NAM lose some of its importance?"])
     assert r.question == "When did NAM lose some of its importance?" and r.rule == "ellipsis"
-    prev = _answer("What did President Aliyev oppose?", "Aliyev opposed the nationalization of supplies.", "the nationalization of supplies")
+    prev = _answer(
+        "What did President Aliyev oppose?",
+        "Aliyev opposed the nationalization of supplies.",
+        "the nationalization of supplies",
+    )
     r = resolve("Why?", [("What did President Aliyev oppose?", prev)])
     assert r.question == "Why did President Aliyev oppose the nationalization of supplies?"
 

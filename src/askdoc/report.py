@@ -190,6 +190,8 @@ def format_answer(ans, idx) -> str:
     """The readable form: the quote, then numbered citations with positions."""
     width = 88
     lines: list[str] = []
+    if getattr(ans, "resolved_question", ""):
+        lines.append(f"(Reading this as: {ans.resolved_question})")
     if ans.found:
         bold = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         if ans.exact:

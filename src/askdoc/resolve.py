@@ -18,14 +18,14 @@ show the reading ("Reading this as: …") and the eval can count each rule.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .lexical import STOPWORDS
 from .records import Answer
 
 #: The conversation so far, oldest first: questions, or (question, Answer) pairs.
-History = Sequence["str | tuple[str, Answer | None]"]
+History = Sequence["str | tuple[str, Answer | Mapping | None] | Mapping"]
 
 _WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
 _AUX = frozenset(
@@ -170,23 +170,41 @@ def _stem(word: str) -> str:
 
 
 def _turns(history: History) -> list[_Turn]:
-    """Each earlier turn as it was read: a pair's Answer knows; a bare question is resolved here."""
+    """Each earlier turn as it was read: a pair's Answer knows; a bare question is resolved here.
+
+    A turn may also be a mapping, as programs send it as JSON: ``{"question": ..., "answer": {...}}``
+    (the answer as `Answer.to_dict` gives it), and a pair's answer may be such a mapping.
+    """
     out: list[_Turn] = []
     for item in history:
         if isinstance(item, str):
             q, ans = item, None
+        elif isinstance(item, Mapping):
+            q, ans = item.get("question", ""), item.get("answer")
         else:
             q, ans = item[0], item[1] if len(item) > 1 else None
-        q = " ".join(str(q).split())
+        q = " ".join(str(q or "").split())
         if not q:
             continue
-        if ans is not None and getattr(ans, "resolved_question", ""):
-            read = ans.resolved_question
+        said = _said(ans)
+        if said.get("resolved_question"):
+            read = str(said["resolved_question"])
         else:
-            read = resolve(q, [(t.question, None) for t in out]).question if out else q
-        found = ans is not None and ans.found
-        out.append(_Turn(read, ans.exact if found else "", ans.text if found else ""))
+            read = resolve(q, [t.question for t in out]).question if out else q
+        found = bool(said.get("found"))
+        out.append(
+            _Turn(read, str(said.get("exact") or "") if found else "", str(said.get("text") or "") if found else "")
+        )
     return out[-4:]
+
+
+def _said(ans: object) -> Mapping:
+    """The fields of an answer that resolution reads, from an `Answer` or its dict."""
+    if ans is None:
+        return {}
+    if isinstance(ans, Mapping):
+        return ans
+    return {k: getattr(ans, k, "") for k in ("found", "exact", "text", "resolved_question")}
 
 
 def _words(text: str) -> list[str]:

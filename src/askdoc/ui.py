@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import chatview
 from .config import DEFAULT_ARTICLE
-from .errors import AskdocError, ConfigError, UnknownDocument
+from .errors import AskdocError, ConfigError, QuestionError, UnknownDocument
 from .ingest import slugify
 
 DEFAULT_HOST = "127.0.0.1"
@@ -152,14 +152,27 @@ class ChatApp:
         except AskdocError:
             pass  # an empty index, say: the first real question will say so
 
-    def api_answer(self, question: str, k: int = 0, doc_id: str = "") -> dict:
-        """The JSON API: the contract's fields (text, found, confidence, citations, passages)."""
+    def api_answer(self, question: str, k: int = 0, doc_id: str = "", history: list | None = None) -> dict:
+        """The JSON API: the contract's fields (text, found, confidence, citations, passages), and
+        ``resolved_question``. ``history``: the conversation so far, oldest first, as questions or
+        ``{"question": ..., "answer": <an earlier reply>}`` (see `askdoc.resolve`)."""
         try:
-            ans = self.index.answer(question, k=int(k) or None, doc_ids=[doc_id] if doc_id else None)
+            ans = self.index.answer(
+                question, k=int(k) or None, doc_ids=[doc_id] if doc_id else None, history=_history(history)
+            )
         except AskdocError as exc:
             return {"error": str(exc), "found": False, "text": "", "exact": "", "confidence": 0.0, "citations": [],
                     "passages": []}  # fmt: skip
         return ans.to_dict()
+
+
+def _history(history: object) -> list:
+    """A conversation sent over the API, as `Index.answer` takes it; anything else is an error."""
+    if history is None:
+        return []
+    if not isinstance(history, list) or not all(isinstance(t, (str, dict, list)) for t in history):
+        raise QuestionError("history must be a list of earlier questions or {question, answer} objects")
+    return history
 
 
 def _header(app: ChatApp) -> str:
