@@ -27,7 +27,7 @@ def test_bench_smoke_run_writes_every_measure(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     result = json.loads((out / "bench.json").read_text())
-    assert {"help_s", "cold", "indexing", "article", "scales", "targets"} <= set(result)
+    assert {"help_s", "cold", "indexing", "article", "conversation", "scales", "targets"} <= set(result)
     assert set(result["cold"]["stages"]) == {"imports", "index_open", "model_load", "reader_load", "first_answer"}
     assert result["indexing"]["raw_encode_chunks_per_s"] > 0 and result["indexing"]["index_chunks_per_s"] > 0
     (row,) = result["scales"]["embedded"]
@@ -38,7 +38,9 @@ def test_bench_smoke_run_writes_every_measure(tmp_path):
     assert row["add_doc_s"] > 0 and row["disk_mb"] > 0 and row["rss_mb"] > 0
     # The article's questions are still answered from a collection around it.
     assert row["hit@1"] >= 0.5
-    assert len(result["targets"]) == 9 and all("met" in t for t in result["targets"])
+    conversation = result["conversation"]
+    assert conversation["turns"] == 5 and conversation["answer_history_p50_ms"] > 0 and conversation["ratio"] > 0
+    assert len(result["targets"]) == 10 and all("met" in t for t in result["targets"])
     assert (out / "bench.png").stat().st_size > 10_000
     assert "target" in (out / "bench.md").read_text() and "target" in done.stdout
 
