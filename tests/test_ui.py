@@ -280,6 +280,9 @@ def test_api_endpoint_with_gradio_client(server):
     assert c["quote"] in data["text"] and c["end"] - c["start"] == len(c["quote"])
     off = client.predict("What is the capital of France?", api_name="/answer")
     assert off["found"] is False and off["text"] == "" and off["passages"]
+    # A follow-up with the conversation so far (issue 24), as the README shows it.
+    follow = client.predict("When was it established?", 0, "", ["What is NAM?"], api_name="/answer")
+    assert follow["resolved_question"] == "When was NAM established?" and "1961" in follow["text"]
 
 
 def test_login_from_the_environment(tmp_path):
