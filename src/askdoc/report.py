@@ -81,7 +81,10 @@ def write_markdown(path: str | Path, runs: list[EvalRun], chart: str | None = No
         for r in failed:
             said = f"“{r.text}”" if r.found else "(abstained)"
             gold = " / ".join(f"“{g}”" for g in r.gold) if r.answerable else "(unanswerable)"
-            lines += [f"- **{r.id}** [{r.kind}] {r.question}", f"  - askdoc ({r.confidence:.2f}): {said}"]
+            lines.append(f"- **{r.id}** [{r.kind}] {r.question}")
+            if r.resolved:  # a follow-up askdoc rewrote (dialogue sets)
+                lines.append(f"  - read as: {r.resolved}")
+            lines.append(f"  - askdoc ({r.confidence:.2f}): {said}")
             lines += [f"  - gold: {gold}"]
         lines.append("")
     _target(path).write_text("\n".join(lines), encoding="utf-8")

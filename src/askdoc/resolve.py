@@ -21,23 +21,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .frames import AUX, DETERMINERS, DO, PREPS, WH, WORD, Frame, base_form, parse, split_words, tensed
 from .lexical import STOPWORDS
 from .records import Answer
 
 #: The conversation so far, oldest first: questions, or (question, Answer) pairs.
 History = Sequence["str | tuple[str, Answer | Mapping | None] | Mapping"]
 
-_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
-_AUX = frozenset(
-    "is are was were am be been do does did has have had can could will would should may might must".split()
-)
-_DO = frozenset(("do", "does", "did"))
-_WH = frozenset("what which who whom whose when where why how".split())
-_PREPS = frozenset(
-    "in at on for from to with by under during since until till between about against after before over through of "
-    "into within without toward towards among".split()
-)
-_DETERMINERS = frozenset("the a an this that these those its his her their our".split())
 #: Words that make a capitalised run an organisation or a place, not a person.
 _NOT_PERSON = re.compile(
     r"\b(Movement|Organi[sz]ation|Nations|Network|Group|Summit|Session|Assembly|Centre|Center|Institute|Accords?|City|"
@@ -48,7 +38,6 @@ _TITLES = (
 )
 _TITLED = re.compile(rf"\b{_TITLES}(?:\s+of\s+[A-Z][\w’'-]+)?(?:\s+[A-Z][\w’'-]+){{1,3}}")
 _NAME_RUN = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:of\s+|in\s+|for\s+|and\s+)?[A-Z][\w’'-]*)*")
-_YEAR = re.compile(r"^(in\s+)?(1[0-9]{3}|20[0-9]{2})s?$")
 _PERSON_PRONOUNS = {"he": "", "him": "", "his": "'s", "she": "", "her": "'s"}
 _THING_PRONOUNS = {"it": "", "its": "'s", "they": "", "them": "", "their": "'s"}
 _DEMONSTRATIVES = frozenset(("this", "that", "these", "those"))
@@ -57,38 +46,16 @@ _ALL_PRONOUNS = frozenset((*_PERSON_PRONOUNS, *_THING_PRONOUNS, *_DEMONSTRATIVES
 _BARE = re.compile(
     r"^(such as|like what|for example|for instance|what for|how so|how come|why not|what else|who else|how)$", re.I
 )
+#: Nouns after "what" that make a fragment ("What year?", "What else?"), not a question ("What threatens ...?").
+_WHAT_NOUNS = frozenset("year date day month time kind sort type role else about".split())
 #: A fragment's first word that is lower-cased when the fragment follows a statement.
 _FUNCTION_STARTS = (
-    _WH
-    | _PREPS
-    | {
-        "and",
-        "such",
-        "especially",
-        "mainly",
-        "exactly",
-        "particularly",
-        "only",
-        "even",
-        "like",
-        "what",
-        "its",
-        "their",
-        "his",
-        "her",
-        "the",
-        "a",
-        "an",
-    }
+    WH
+    | PREPS
+    | frozenset(
+        "and such especially mainly exactly particularly only even like what its their his her the a an".split()
+    )
 )
-_IRREGULAR_PAST = dict(
-    x.split(":")
-    for x in "fight:fought make:made say:said do:did give:gave take:took hold:held lead:led begin:began "
-    "become:became have:had see:saw find:found lose:lost win:won build:built send:sent set:set put:put come:came "
-    "go:went write:wrote think:thought bring:brought feel:felt meet:met get:got tell:told speak:spoke "
-    "choose:chose leave:left keep:kept pay:paid know:knew chair:chaired".split()
-)
-_IRREGULAR_BASE = {v: k for k, v in _IRREGULAR_PAST.items() if k != v}
 
 
 @dataclass(frozen=True)
@@ -107,18 +74,6 @@ class _Turn:
     question: str
     exact: str = ""
     quote: str = ""
-
-
-@dataclass(frozen=True)
-class _Frame:
-    """A question's parts: "What | did | President Aliyev | oppose | at the summit"."""
-
-    wh: str  # the question phrase ("what", "how many member states", "through which organization")
-    aux: str  # "did", "is", ... ("" for "Who chairs NAM?")
-    subject: str  # "" when the question phrase is the subject
-    verb: str
-    rest: str
-    kind: str  # "object", "subject", "adverb" or "copula"
 
 
 def resolve(question: str, history: History = ()) -> Resolution:
@@ -151,11 +106,11 @@ def speaks_to(typed: str, quote: str) -> bool:
     it answers only if it also speaks to what the person asked ("born").
     """
     typed = re.sub(r"\b(that|this|these|those)\s+[\w-]+", " ", typed, flags=re.I)  # "that region" is the antecedent
-    asked = {_stem(w) for w in _words(typed.lower()) if w not in STOPWORDS and w not in _ALL_PRONOUNS}
+    asked = {_stem(w) for w in split_words(typed.lower()) if w not in STOPWORDS and w not in _ALL_PRONOUNS}
     asked.discard("")
     if not asked:
         return True
-    said = {_stem(w) for w in _words(quote.lower())}
+    said = {_stem(w) for w in split_words(quote.lower())}
     return any(
         a == b or (min(len(a), len(b)) >= 5 and (a.startswith(b) or b.startswith(a))) for a in asked for b in said
     )
@@ -200,43 +155,25 @@ def _turns(history: History) -> list[_Turn]:
 
 def _said(ans: object) -> Mapping:
     """The fields of an answer that resolution reads, from an `Answer` or its dict."""
-    if ans is None:
-        return {}
-    if isinstance(ans, Mapping):
-        return ans
+    if ans is None or isinstance(ans, Mapping):
+        return ans or {}
     return {k: getattr(ans, k, "") for k in ("found", "exact", "text", "resolved_question")}
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text)
 
 
 def _is_fragment(core: str, led: bool) -> bool:
     """A question that names no predicate of its own: "When?", "For whom?", "How many members?",
     "And its youth wing?" ("Who chairs it?" is a question with a pronoun, not a fragment)."""
-    words = [w.lower() for w in _words(core)]
-    if not words or any(w in _AUX for w in words) or len(words) > 6:
+    words = [w.lower() for w in split_words(core)]
+    if not words or any(w in AUX for w in words) or len(words) > 6:
         return False
-    if _BARE.match(core) or (len(words) == 1 and words[0] in _WH):
+    if _BARE.match(core) or (len(words) == 1 and words[0] in WH):
         return True
-    if words[0] in _PREPS or words[0] in ("especially", "mainly", "exactly", "particularly", "only", "even"):
-        return any(w in _WH for w in words)
+    if words[0] in PREPS or words[0] in ("especially", "mainly", "exactly", "particularly", "only", "even"):
+        return any(w in WH for w in words)
     if words[0] == "how" and len(words) > 1 and words[1] in ("many", "much", "long", "often", "old", "far"):
         return not any(w.endswith("ed") for w in words[2:])
     if words[0] in ("which", "whose", "what") and len(words) <= 3:
-        return words[1] in (
-            "year",
-            "date",
-            "day",
-            "month",
-            "time",
-            "kind",
-            "sort",
-            "type",
-            "role",
-            "else",
-            "about",
-        ) or (words[0] != "what" and not words[1].endswith("ed"))
+        return words[1] in _WHAT_NOUNS or (words[0] != "what" and not words[1].endswith("ed"))
     if words[0] == "what" and len(words) > 1 and words[1] == "about":
         return True
     return led and not any(w.endswith("ed") for w in words)
@@ -246,7 +183,7 @@ def _is_fragment(core: str, led: bool) -> bool:
 def _pronouns(core: str, turns: list[_Turn]) -> str:
     """``core`` with its pronouns replaced by their antecedents ("" when none was replaced)."""
     prev = turns[-1]
-    tokens = list(_WORD.finditer(core))
+    tokens = list(WORD.finditer(core))
     out, at, changed = [], 0, False
     for i, m in enumerate(tokens):
         w = m.group().lower()
@@ -260,24 +197,24 @@ def _pronouns(core: str, turns: list[_Turn]) -> str:
                 new = _possessive(person) if _PERSON_PRONOUNS[w] and (w != "her" or nxt) else person
         elif w in _THING_PRONOUNS:
             before = tokens[i - 1].group().lower() if i else ""
-            agent = before in _DO or before in ("has", "have", "had", "will", "would", "can", "could", "should")
+            agent = before in DO or before in ("has", "have", "had", "will", "would", "can", "could", "should")
             thing = _thing(prev, plural=w.startswith("the"), agent=agent or w in ("its", "their"))
             if thing:
                 new = _possessive(thing) if _THING_PRONOUNS[w] else thing
         elif w in _DEMONSTRATIVES:
-            if nxt and nxt.lower() not in _AUX and nxt[0].islower() and nxt.lower() not in _PREPS | _WH:
+            if nxt and nxt.lower() not in AUX and nxt[0].islower() and nxt.lower() not in PREPS | WH:
                 np = _noun_phrase(nxt, prev)
                 if np:
                     out.append(core[at : m.start()] + np)
                     at, changed = tokens[i + 1].end(), True
                     continue
-            elif not nxt or nxt.lower() in _AUX or nxt.lower() in _PREPS or i == len(tokens) - 1:
+            elif not nxt or nxt.lower() in AUX or nxt.lower() in PREPS or i == len(tokens) - 1:
                 new = _np(prev.exact) or _topic(prev.question)
         elif w == "there" and i > 0:
-            place = prev.exact if _frame(prev.question).wh == "where" and prev.exact else _place(prev.question)
+            place = prev.exact if parse(prev.question).wh == "where" and prev.exact else _place(prev.question)
             new = _prefixed(place, "in") if place else None
         elif w == "then" and i > 0:
-            when = prev.exact if _frame(prev.question).wh == "when" and prev.exact else _date(prev.question)
+            when = prev.exact if parse(prev.question).wh == "when" and prev.exact else _date(prev.question)
             new = _prefixed(when, "in") if when else None
         if new:
             out.append(core[at : m.start()] + new)
@@ -289,7 +226,7 @@ def _pronouns(core: str, turns: list[_Turn]) -> str:
 
 def _named_before(text: str) -> bool:
     """Whether ``text`` (the question before a pronoun) names an entity the pronoun may stand for."""
-    return any(w[0].isupper() for w in _words(text)[1:])
+    return any(w[0].isupper() for w in split_words(text)[1:])
 
 
 def _possessive(np: str) -> str:
@@ -297,19 +234,19 @@ def _possessive(np: str) -> str:
 
 
 def _prefixed(phrase: str, prep: str) -> str:
-    words = _words(phrase)
-    return phrase if words and words[0].lower() in _PREPS else f"{prep} {phrase}"
+    words = split_words(phrase)
+    return phrase if words and words[0].lower() in PREPS else f"{prep} {phrase}"
 
 
 def _np(text: str) -> str:
     """``text`` as a noun phrase to put in a question ("" when it is a clause or a number)."""
     text = re.sub(r"^to\s+(?=[a-z]+\s+(the|a|an)\b)", "", text.strip().rstrip(".,;"))  # "to host the ..."
-    words = _words(text)
-    if not words or len(words) > 12 or words[0].lower() in _PREPS | {"because", "as", "if", "when"}:
+    words = split_words(text)
+    if not words or len(words) > 12 or words[0].lower() in PREPS | {"because", "as", "if", "when"}:
         return ""
-    if any(w.lower() in _AUX for w in words[1:]):
+    if any(w.lower() in AUX for w in words[1:]):
         return ""
-    if len(words) > 2 and words[0].islower() and words[0] not in _DETERMINERS and words[1] in ("the", "a", "an"):
+    if len(words) > 2 and words[0].islower() and words[0] not in DETERMINERS and words[1] in ("the", "a", "an"):
         text = text[text.index(words[1], len(words[0])) :]  # "host the Special Session" → "the Special Session"
     if words[0] in ("The", "A", "An"):
         text = text[0].lower() + text[1:]
@@ -319,7 +256,7 @@ def _np(text: str) -> str:
 def _person(turns: list[_Turn]) -> str:
     """The person a "he" or "his" stands for: the last one a turn answered or named."""
     for t in reversed(turns):
-        f = _frame(t.question)
+        f = parse(t.question)
         if f.wh == "who" and t.exact and _looks_like_person(t.exact):
             return _short_name(t.exact)
         for text in (t.question, t.quote):
@@ -354,41 +291,39 @@ def _thing(prev: _Turn, plural: bool, agent: bool) -> str:
     """What an "it" or "they" stands for. After a question that asked for a thing ("What did
     WHO use?"), a pronoun in that thing's place ("What was it aimed at?", "Who used it?")
     takes the answer; one that acts ("What did it suggest?") takes the previous subject."""
-    f = _frame(prev.question)
+    f = parse(prev.question)
     exact = _np(prev.exact)
     # Only a thing the answer names ("the database ...", "the NAM Parliamentary Network"), not
     # an abstract phrase ("national independence and sovereignty"), becomes the new topic.
-    named = bool(exact) and (exact[0].isupper() or _words(exact)[0].lower() in ("the", "a", "an"))
+    named = bool(exact) and (exact[0].isupper() or split_words(exact)[0].lower() in ("the", "a", "an"))
     if named and f.kind == "object" and f.wh.split()[0] in ("what", "which") and not agent:
-        if plural == _words(exact)[-1].endswith("s") or not plural:
+        if plural == split_words(exact)[-1].endswith("s") or not plural:
             return exact
-    if plural and exact and f.kind == "object" and _words(exact)[-1].endswith("s"):
+    if plural and exact and f.kind == "object" and split_words(exact)[-1].endswith("s"):
         return exact
     return _topic(prev.question)
 
 
 def _topic(question: str) -> str:
     """The entity a question is about: its subject, else the first name or definite noun phrase."""
-    f = _frame(question)
+    f = parse(question)
     if f.subject and not _looks_like_person(f.subject) and f.subject.lower() not in _ALL_PRONOUNS:
         return f.subject
     text = f.rest if f.kind == "subject" else question
     for run in _NAME_RUN.finditer(text):
         if run.start() > 0 or f.kind == "subject":
-            if not _looks_like_person(run.group()) and run.group().lower() not in _WH:
+            if not _looks_like_person(run.group()) and run.group().lower() not in WH:
                 return run.group()
     m = re.search(r"\b(the|this)\s+([a-z][\w-]*(?:\s+of\s+[\w-]+)?)", text)
     return f"the {m.group(2)}" if m else ""
 
 
 def _place(question: str) -> str:
-    m = re.search(r"\b(?:in|at)\s+([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)", question)
-    return m.group(1) if m else ""
+    return m.group(1) if (m := re.search(r"\b(?:in|at)\s+([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)", question)) else ""
 
 
 def _date(question: str) -> str:
-    m = re.search(r"\b(1[0-9]{3}|20[0-9]{2})\b", question)
-    return m.group() if m else ""
+    return m.group() if (m := re.search(r"\b(1[0-9]{3}|20[0-9]{2})\b", question)) else ""
 
 
 def _noun_phrase(noun: str, prev: _Turn) -> str:
@@ -401,101 +336,16 @@ def _noun_phrase(noun: str, prev: _Turn) -> str:
     return ""
 
 
-# -- fragments -----------------------------------------------------------------------
-def _frame(question: str) -> _Frame:
-    """The parts of a wh-question (a best effort: unparsed parts land in ``rest``)."""
-    words = _words(question.rstrip("?"))
-    low = [w.lower() for w in words]
-    i = 0
-    while i < len(low) and low[i] in _PREPS:
-        i += 1
-    if i >= len(low) or low[i] not in _WH:
-        return _Frame("", "", "", "", " ".join(words), "")
-    j = i + 1
-    if low[i] == "how" and j < len(low) and low[j] in ("many", "much", "long", "large", "old", "often", "far", "big"):
-        j += 1
-    if low[i] in ("which", "what", "whose", "how") and j < len(low) and low[j] not in _AUX:
-        # "What principles did ...", "Which countries are ...": the phrase runs to the auxiliary;
-        # without one ("What threatens NAM?") the question phrase is the subject.
-        to_aux = next((n for n in range(j, len(low)) if low[n] in _AUX), None)
-        if to_aux is not None and to_aux - j <= 3:
-            j = to_aux
-    wh = " ".join(words[:j])
-    if j >= len(words):
-        return _Frame(wh.lower(), "", "", "", "", "bare")
-    if low[j] not in _AUX:
-        return _Frame(wh.lower(), "", "", words[j], " ".join(words[j + 1 :]), "subject")
-    aux, k = words[j], j + 1
-    adverbial = low[i] in ("when", "where", "why", "how") and j == i + 1 or i > 0
-    if low[i] in ("who", "what") and k < len(low) and _progressive(low[k]):
-        # "Who is leading the organization?": the question phrase is the subject.
-        return _Frame(wh.lower(), "", "", f"{aux} {words[k]}", " ".join(words[k + 1 :]), "subject")
-    subj_end = _subject_end(words, k)
-    subject = " ".join(words[k:subj_end])
-    after = low[subj_end] if subj_end < len(words) else ""
-    if low[j] in _DO or low[j] in ("has", "have", "had") or _progressive(after):
-        verb = words[subj_end] if subj_end < len(words) else ""
-        rest = " ".join(words[subj_end + 1 :])
-        return _Frame(wh.lower(), aux.lower(), subject, verb, rest, "adverb" if adverbial else "object")
-    if after.endswith("ed") or after in _IRREGULAR_BASE:
-        # The passive: "When was NAM established?", "What was the database used for?"
-        return _Frame(wh.lower(), aux.lower(), subject, words[subj_end], " ".join(words[subj_end + 1 :]), "passive")
-    tail = words[k:]
-    while tail and tail[-1].lower() in _PREPS:  # "What was the Baku meeting about?"
-        tail = tail[:-1]
-    return _Frame(wh.lower(), aux.lower(), " ".join(tail), "", "", "copula")
-
-
-#: Words in -ing that are nouns ("the Baku meeting"), not a verb's progressive form.
-_ING_NOUNS = frozenset(
-    "meeting building funding training gathering opening hearing beginning spending setting "
-    "understanding warning ruling landing during morning evening".split()
-)
-
-
-def _progressive(word: str) -> bool:
-    return word.endswith("ing") and len(word) > 4 and word not in _ING_NOUNS
-
-
-def _subject_end(words: list[str], k: int) -> int:
-    """Where the subject that starts at ``words[k]`` ends: a run of names, or a determiner
-    and its noun ("the writer", "the recent NAM Summit in Baku")."""
-    n = len(words)
-    end = k
-    last_cap = -1
-    while end < n:
-        w = words[end]
-        if w[0].isupper():
-            last_cap = end
-        elif (
-            w.lower() in _DETERMINERS
-            or (last_cap >= 0 and w.lower() in ("of", "in", "for", "and"))
-            or (last_cap < 0 and end + 1 < n and words[end + 1][0].isupper() and end - k < 3)
-        ):
-            pass
-        else:
-            break
-        end += 1
-    if last_cap >= 0:
-        end = last_cap + 1
-        while end > k and words[end - 1].lower() in _PREPS:
-            end -= 1
-        return end
-    if k < n and words[k].lower() in _DETERMINERS and k + 1 < n:
-        return k + 2
-    return k + 1 if k < n else k
-
-
 def _complete(fragment: str, prev: _Turn) -> str:
     """A fragment completed from the previous question's frame and answer ("" when it cannot be)."""
-    f = _frame(prev.question)
+    f = parse(prev.question)
     if not f.wh or f.kind in ("bare", ""):
         return ""
     exact = _np(prev.exact) if f.kind in ("object", "subject", "copula", "passive") else ""
-    words = [w.lower() for w in _words(fragment)]
-    fronted = words[0] in _WH or (words[0] in _PREPS and len(words) > 1 and words[1] in _WH | {"how"})
+    words = [w.lower() for w in split_words(fragment)]
+    fronted = words[0] in WH or (words[0] in PREPS and len(words) > 1 and words[1] in WH | {"how"})
     bare = _BARE.match(fragment)
-    if fragment.lower().startswith(("what about", "how about")) or not (bare or any(w in _WH for w in words)):
+    if fragment.lower().startswith(("what about", "how about")) or not (bare or any(w in WH for w in words)):
         # "And its youth wing?": the previous question asked again of another thing.
         x = re.sub(r"^(what|how) about\s+", "", fragment, flags=re.I)
         return _sentence(f"{prev.question.rstrip('?')}, and {x}")
@@ -508,12 +358,12 @@ def _complete(fragment: str, prev: _Turn) -> str:
     said = _statement(f, exact)
     if not said:
         return ""
-    first = _words(fragment)[0]
+    first = split_words(fragment)[0]
     tail = fragment[0].lower() + fragment[1:] if first.lower() in _FUNCTION_STARTS else fragment
     return _sentence(f"{said}, {tail}")
 
 
-def _ask(fragment: str, f: _Frame, exact: str) -> str:
+def _ask(fragment: str, f: Frame, exact: str) -> str:
     """The fragment as a question over the previous one's predicate: "When?" after "Why did
     NAM lose its importance?" → "When did NAM lose its importance?"."""
     rest = f" {f.rest}" if f.rest else ""
@@ -526,12 +376,12 @@ def _ask(fragment: str, f: _Frame, exact: str) -> str:
         if " " in f.verb:  # "is leading"
             aux, verb = f.verb.split(" ", 1)
             return _sentence(f"{fragment} {aux} {exact} {verb}{rest}")
-        base, aux = _base(f.verb)
+        base, aux = base_form(f.verb)
         return _sentence(f"{fragment} {aux} {exact} {base}{rest}")
     return ""
 
 
-def _statement(f: _Frame, exact: str) -> str:
+def _statement(f: Frame, exact: str) -> str:
     """The previous question told as a statement with its answer in place."""
     rest = f" {f.rest}" if f.rest else ""
     if f.kind == "subject":
@@ -541,44 +391,10 @@ def _statement(f: _Frame, exact: str) -> str:
     if f.kind == "passive":
         return f"{f.subject} {f.aux} {f.verb}{rest}" + (f" {exact}" if exact and f.wh in ("what", "who") else "")
     if f.kind in ("object", "adverb"):
-        verb = _tensed(f.aux, f.verb)
+        verb = tensed(f.aux, f.verb)
         obj = f" {exact}" if exact and f.kind == "object" else ""
         return f"{f.subject} {verb}{obj}{rest}"
     return ""
-
-
-def _tensed(aux: str, verb: str) -> str:
-    v = verb.lower()
-    if aux == "did":
-        return _IRREGULAR_PAST.get(v) or (v + "d" if v.endswith("e") else v + "ed")
-    if aux == "does":
-        if v.endswith(("s", "sh", "ch", "x", "o")):
-            return v + "es"
-        return v[:-1] + "ies" if v.endswith("y") and v[-2:-1] not in "aeiou" else v + "s"
-    if aux in ("do", ""):
-        return v
-    return f"{aux} {v}"
-
-
-def _base(verb: str) -> tuple[str, str]:
-    """A finite verb's base form and the "do" that carries its tense: "called" → ("call", "did")."""
-    v = verb.lower()
-    if v in _IRREGULAR_BASE:
-        return _IRREGULAR_BASE[v], "did"
-    if v.endswith("ied"):
-        return v[:-3] + "y", "did"
-    if v.endswith("ed"):
-        stem = v[:-2]
-        if stem.endswith(("at", "ut", "id", "iz", "is", "os", "ov", "ag", "ic", "ur", "ir")) or stem.endswith("s"):
-            stem += "e"
-        return stem, "did"
-    if v.endswith("ies"):
-        return v[:-3] + "y", "does"
-    if v.endswith(("shes", "ches", "xes", "sses")):
-        return v[:-2], "does"
-    if v.endswith("s") and not v.endswith("ss"):
-        return v[:-1], "does"
-    return v, "do"
 
 
 def _sentence(text: str) -> str:
