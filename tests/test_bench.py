@@ -31,7 +31,7 @@ def test_bench_smoke_run_writes_every_measure(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     result = json.loads((out / "bench.json").read_text())
-    assert {"help_s", "cold", "indexing", "article", "scales", "targets"} <= set(result)
+    assert {"help_s", "cold", "indexing", "article", "conversation", "scales", "targets"} <= set(result)
     assert set(result["cold"]["stages"]) == {"imports", "index_open", "model_load", "reader_load", "first_answer"}
     assert result["indexing"]["raw_encode_chunks_per_s"] > 0 and result["indexing"]["index_chunks_per_s"] > 0
     (row,) = result["scales"]["embedded"]
@@ -42,11 +42,13 @@ def test_bench_smoke_run_writes_every_measure(tmp_path):
     assert row["add_doc_s"] > 0 and row["disk_mb"] > 0 and row["rss_mb"] > 0
     # The article's questions are still answered from a collection around it.
     assert row["hit@1"] >= 0.5
+    conversation = result["conversation"]
+    assert conversation["turns"] == 5 and conversation["answer_history_p50_ms"] > 0 and conversation["ratio"] > 0
     # Adding documents one by one and in a batch: per-document costs, and the share spent embedding.
     one, batch = result["growth"]["one_by_one"], result["growth"]["batch"]
     assert set(one["ms_per_document"]) == {"10", "25"} and one["last_vs_10th"] > 0
     assert 0 < one["embedding_share"] < 1 and batch["documents"] == 20 and batch["vs_embedding_alone"] >= 1
-    assert len(result["targets"]) == 11 and all("met" in t for t in result["targets"])
+    assert len(result["targets"]) == 12 and all("met" in t for t in result["targets"])
     assert (out / "bench.png").stat().st_size > 10_000
     assert "target" in (out / "bench.md").read_text() and "target" in done.stdout
 

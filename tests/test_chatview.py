@@ -97,3 +97,16 @@ def test_the_header_says_what_is_loaded():
 def test_a_reply_from_one_document_says_so():
     assert "Searched only <i>Brightwater Tea</i>." in chatview.reply_html(1, FOUND, doc, scope=DOC.title)
     assert "Searched only" not in chatview.reply_html(1, FOUND, doc)
+
+
+def test_a_rewritten_follow_up_says_how_it_was_read():
+    from dataclasses import replace
+
+    follow = replace(FOUND, question="When was it?", resolved_question="When was the tea first planted?")
+    html = chatview.reply_html(2, follow, doc)
+    assert "<p class='askdoc-reading'>Reading this as: <i>When was the tea first planted?</i></p>" in html
+    assert html.index("askdoc-reading") < html.index("askdoc-quote")  # above the quote
+    assert chatview.reply_markdown(follow, doc).startswith("*Reading this as: When was the tea first planted?*\n\n> “")
+    assert "askdoc-reading" not in chatview.reply_html(1, FOUND, doc)
+    abstained = replace(follow, found=False, text="", citations=[])
+    assert "Reading this as" in chatview.reply_html(3, abstained, doc)

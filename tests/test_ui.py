@@ -280,6 +280,9 @@ def test_api_endpoint_with_gradio_client(server):
     assert c["quote"] in data["text"] and c["end"] - c["start"] == len(c["quote"])
     off = client.predict("What is the capital of France?", api_name="/answer")
     assert off["found"] is False and off["text"] == "" and off["passages"]
+    # A follow-up with the conversation so far (issue 24), as the README shows it.
+    follow = client.predict("When was it established?", 0, "", ["What is NAM?"], api_name="/answer")
+    assert follow["resolved_question"] == "When was NAM established?" and "1961" in follow["text"]
 
 
 def test_login_from_the_environment(tmp_path):
@@ -293,3 +296,44 @@ def test_login_from_the_environment(tmp_path):
             Client(running["url"], verbose=False).predict("When was NAM established?", api_name="/answer")
         client = Client(running["url"], auth=("reader", "s3cret"), verbose=False)
         assert "1961" in client.predict("When was NAM established?", api_name="/answer")["text"]
+
+
+def test_a_follow_up_says_how_it_was_read_exports_and_survives_a_reload(desktop):
+    """Issue 24: the browser sends its own history; "Reading this as"; Export; a reload keeps the chat."""
+    _ask(desktop, "What is the Non-Aligned Movement?")
+    assert _last_answer(desktop).locator(".askdoc-reading").count() == 0  # read as typed
+    _ask(desktop, "When was it established?")
+    reply = _last_answer(desktop)
+    reading = reply.locator(".askdoc-reading")
+    assert reading.inner_text().strip() == "Reading this as: When was the Non-Aligned Movement established?"
+    quote = reply.locator("blockquote")
+    assert "1961" in quote.inner_text() and reading.bounding_box()["y"] < quote.bounding_box()["y"]  # small, above
+    with desktop.expect_download() as got:
+        desktop.locator("#export").click()
+    exported = open(got.value.path(), encoding="utf-8").read()
+    assert "**You:** When was it established?" in exported
+    assert "*Reading this as: When was the Non-Aligned Movement established?*" in exported
+    assert "Established in **1961**" in exported and "azerbaijan-leads-nam.txt), line 9" in exported
+    # A reload (or a dropped connection) brings the chat back from the browser's storage.
+    desktop.reload()
+    desktop.locator("#header .askdoc-loaded").wait_for(timeout=60_000)
+    desktop.locator("#chat .bot-row").nth(1).wait_for(timeout=30_000)
+    assert desktop.locator("#chat .user-row").count() == 2
+    assert "Reading this as" in _last_answer(desktop).inner_text()
+    _last_answer(desktop).locator("a.askdoc-cite").first.click()  # its sources came back too
+    desktop.locator("#ev-2-1 mark").wait_for(state="visible", timeout=10_000)
+    # ... and so did the conversation a follow-up is read against.
+    _ask(desktop, "How many member states does it have?")
+    assert "Reading this as: How many member states does" in _last_answer(desktop).inner_text()
+    assert "120 member states" in _last_answer(desktop).inner_text()
+    # Clearing the chat clears that conversation: nothing comes back, and "Why?" leans on nothing.
+    desktop.locator("#chat button[aria-label='Clear']").click()
+    desktop.wait_for_function("!document.querySelector('#chat .bot-row')", timeout=10_000)
+    desktop.wait_for_function("document.querySelector('#sources').innerText.includes('Ask a question')", timeout=10_000)
+    desktop.reload()
+    desktop.locator("#header .askdoc-loaded").wait_for(timeout=60_000)
+    desktop.wait_for_timeout(1500)
+    assert desktop.locator("#chat .bot-row").count() == 0
+    _ask(desktop, "Why?")
+    assert "The documents don't say." in _last_answer(desktop).inner_text()
+    assert _last_answer(desktop).locator(".askdoc-reading").count() == 0

@@ -13,7 +13,8 @@ of two figures taken side by side, since these machines are shared and noisy:
   to embed one query, peak RSS, size on disk, adding one new document, and the
   article's eval set answered from the whole collection;
 - with ``--server``, the same against ``chroma run`` on 127.0.0.1;
-- concurrent users of the browser chat's API: throughput and p95.
+- concurrent users of the browser chat's API: throughput and p95;
+- the dialogue set's turns answered with a 5-turn history beside alone (issue 24).
 
 Copies of an article reuse its vectors (`CachingEmbedder`): filling 10^5
 chunks would otherwise take an hour of CPU encoding for vectors we already
@@ -54,6 +55,8 @@ TARGETS = {
     "open_largest_s": ("largest collection: open in a new process, s", 2.0, "max"),
     "rss_largest_mb": ("largest collection: peak RSS serving it, MB", 1500, "max"),
     "p50_largest_vs_article": ("largest collection: warm answer p50 / one article's", 2.0, "max"),
+    # Issue #24's: a conversation costs little more than a single question.
+    "history_vs_plain": ("warm answer p50 with a 5-turn history / without, one article", 1.2, "max"),
     # Issue #26's: adding documents costs the same however many there are.
     "growth_last_vs_10th": ("add_text: Nth document's cost / 10th's", 1.2, "max"),
     "growth_batch_vs_embed": ("batch of paragraph documents / embedding alone", 1.3, "max"),
@@ -125,6 +128,8 @@ def run(options: BenchOptions, say: Callable[[str], None] = print) -> dict:
         result["indexing"] = _indexing(tmp / "throughput", corpus, embedder)
         say("serving one article")
         result["article"] = _probe(article_dir, "", "askdoc", options.questions)
+        say("answers with a conversation before them")
+        result["conversation"] = conversation_latency(idx, options.questions)
         result["scales"] = {}
         for mode in ("embedded", "server") if options.server else ("embedded",):
             with chroma_server(tmp / "chroma") if mode == "server" else contextlib.nullcontext("") as url:
@@ -349,6 +354,42 @@ def _probe_main(folder: str, url: str, name: str, questions: int, new_doc: str) 
     return out
 
 
+def conversation_latency(idx, questions: int = 0, turns: int = 5) -> dict:
+    """Warm answer p50 with a ``turns``-turn history beside the same questions without one.
+
+    The questions are the dialogue set's turns in order, each asked after the ``turns``
+    before it (with askdoc's answers to them), and alone; the two are taken side by side,
+    in alternating order, so that a shared cache or a noisy neighbour favours neither.
+    """
+    from .evaluate import default_dialogue_path, load_article_set
+
+    _, dialogues = load_article_set(default_dialogue_path())
+    asked = [q.question for d in dialogues for q in d.turns]
+    asked = asked[:questions] if questions else asked
+    history: list = []
+    for q in asked[:3]:
+        idx.answer(q, history=history)  # warm
+    plain_ms, history_ms = [], []
+    for n, q in enumerate(asked):
+        runs = {}
+        for with_history in (n % 2 == 0, n % 2 == 1):
+            t0 = time.perf_counter()
+            ans = idx.answer(q, history=history[-turns:] if with_history else ())
+            runs[with_history] = ((time.perf_counter() - t0) * 1000, ans)
+        plain_ms.append(runs[False][0])
+        history_ms.append(runs[True][0])
+        history.append((q, runs[True][1]))
+    plain, with_history = percentile(plain_ms, 50), percentile(history_ms, 50)
+    return {
+        "turns": turns,
+        "questions": len(asked),
+        "answer_p50_ms": plain,
+        "answer_history_p50_ms": with_history,
+        "answer_history_p95_ms": percentile(history_ms, 95),
+        "ratio": round(with_history / plain, 3),
+    }
+
+
 def _peak_rss_mb() -> float:
     """This process's peak resident memory. Linux's VmHWM, not getrusage: ru_maxrss
     survives exec, so a child forked from a big parent would report the parent's."""
@@ -372,6 +413,8 @@ def _targets(result: dict) -> list[dict]:
         "help_s": result["help_s"],
         "rss_article_mb": result["article"]["rss_mb"],
     }
+    if "conversation" in result:
+        figures["history_vs_plain"] = result["conversation"]["ratio"]
     largest = max(result["scales"].get("embedded", []), key=lambda r: r["chunks"], default=None)
     if largest:
         figures["answer_vs_embed_largest"] = largest["ratio"]

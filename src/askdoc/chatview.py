@@ -85,6 +85,8 @@ def reply_html(n: int, ans: Answer, doc: DocLookup, scope: str = "") -> str:
     the citations, a confidence line and a copy button; or one line saying the documents
     don't say, with the closest passages folded away. ``scope`` names the one document searched."""
     where = f"<p class='askdoc-scope'>Searched only <i>{html.escape(scope)}</i>.</p>" if scope else ""
+    if ans.resolved_question:  # a follow-up askdoc rewrote: say how it read it, so the answer makes sense
+        where += f"<p class='askdoc-reading'>Reading this as: <i>{html.escape(ans.resolved_question)}</i></p>"
     if not ans.found:
         closest = "".join(
             f"<li>{html.escape(p.title)} — {position(doc(p.doc_id).text, p.start, p.end)}: "
@@ -115,9 +117,11 @@ def reply_html(n: int, ans: Answer, doc: DocLookup, scope: str = "") -> str:
 
 
 def reply_markdown(ans: Answer, doc: DocLookup) -> str:
-    """What Copy puts on the clipboard: the quote, its citations and sources, in Markdown."""
+    """What Copy (and Export) puts out: how a follow-up was read, the quote, its citations and
+    sources, in Markdown."""
+    reading = f"*Reading this as: {ans.resolved_question}*\n\n" if ans.resolved_question else ""
     if not ans.found:
-        return "The documents don't say."
+        return reading + "The documents don't say."
     d = doc(ans.citations[0].doc_id)
     parts, prev = [], ans.citations[0].start
     for k, c in enumerate(ans.citations, 1):
@@ -132,7 +136,7 @@ def reply_markdown(ans: Answer, doc: DocLookup) -> str:
     for k, c in enumerate(ans.citations, 1):
         source = f" ({c.source})" if c.source else ""
         lines.append(f"[{k}] *{c.title}*{source}, {position(d.text, c.start, c.end)}")
-    return "\n".join(lines)
+    return reading + "\n".join(lines)
 
 
 def _snippet(text: str, limit: int = 160) -> str:

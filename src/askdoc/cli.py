@@ -118,6 +118,57 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A conversation: each question is read against the ones before it (see `askdoc.resolve`)."""
+    from .cues import check_question
+    from .errors import QuestionError
+
+    interactive = sys.stdin.isatty() and not args.json
+    if interactive:
+        try:
+            import readline  # noqa: F401  (line editing and recall for input())
+        except ImportError:  # not on every platform; the chat works without it
+            pass
+    idx = _index(args)
+    from .report import format_answer
+
+    if interactive:
+        print("askdoc chat: ask about the documents; follow-ups use the conversation so far. "
+              "/clear forgets it; Ctrl-D or /quit ends.", file=sys.stderr)  # fmt: skip
+    history: list = []
+    while True:
+        try:
+            line = input("you> " if interactive else "")
+        except EOFError:
+            if interactive:
+                print(file=sys.stderr)
+            return 0
+        command = line.strip().lower()
+        if not command:
+            continue
+        if command in ("/quit", "/exit"):
+            return 0
+        if command == "/clear":
+            history.clear()
+            if interactive:
+                print("(conversation cleared)", file=sys.stderr)
+            continue
+        try:
+            question = check_question(line)
+            ans = idx.answer(question, k=args.k, doc_ids=args.doc or None, history=history)
+        except QuestionError as exc:
+            if args.json:
+                print(json.dumps({"error": str(exc)}), flush=True)
+            else:
+                print(f"askdoc: error: {exc}", file=sys.stderr)
+            continue
+        history.append((question, ans))
+        if args.json:
+            print(json.dumps(ans.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer(ans, idx) + "\n", flush=True)
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     idx = _index(args)
     docs = idx.documents()
@@ -175,11 +226,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
             name = f"squad:{stem}" + (":articles" if args.articles else "")
             runs.append(ev.run_set(name, docs, questions, k=args.k, progress=progress))
     if args.set or not args.squad:
-        for path in args.set or [str(ev.default_set_path())]:
-            doc, questions = ev.load_article_set(path)
-            runs.append(ev.run_set(ev.set_name(path), [doc], questions, k=args.k, progress=progress))
+        for path in args.set or [str(ev.default_set_path()), str(ev.default_dialogue_path())]:
+            doc, items = ev.load_article_set(path)
+            if ev.is_dialogue_set(path):
+                runs.append(ev.run_dialogues(ev.set_name(path), doc, items, k=args.k, progress=progress))
+            else:
+                runs.append(ev.run_set(ev.set_name(path), [doc], items, k=args.k, progress=progress))
     metrics = {run.name: run.metrics() for run in runs}
     print(report.format_table(runs))
+    for run in runs:
+        dialogue = any(r.stale is not None for r in run.results)
+        for label, value, limit, met in ev.conversation_bar(metrics[run.name]) if dialogue else ():
+            print(f"{run.name}: {label}: {value:.3f} (limit {limit:.3f}) {'met' if met else 'NOT MET'}")
     if args.json:
         report.write_json(args.json, runs)
     chart = args.chart
@@ -313,8 +371,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", action="append", metavar="DOC_ID", help="only search this document (repeatable)")
     p.set_defaults(func=cmd_ask)
 
+    p = sub.add_parser(
+        "chat",
+        parents=[common],
+        help="a conversation in the terminal: follow-up questions use the ones before",
+        description="Ask questions one a line; a follow-up ('When was it founded?', 'Why?') is read against the "
+        "conversation so far, and the answer says how. /clear forgets the conversation; Ctrl-D or /quit ends. "
+        "With --json, one answer a line as JSON.",
+    )
+    p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
+    p.add_argument("--doc", action="append", metavar="DOC_ID", help="only search this document (repeatable)")
+    p.set_defaults(func=cmd_chat)
+
     p = sub.add_parser("eval", help="measure answer quality; exit 1 if a metric fell below the baseline")
-    p.add_argument("--set", action="append", metavar="JSONL", help="question set (default: eval/article.jsonl)")
+    p.add_argument("--set", action="append", metavar="JSONL",
+                   help="question or dialogue set (default: eval/article.jsonl and eval/dialogues.jsonl)")  # fmt: skip
     p.add_argument("--squad", action="append", metavar="FILE", help="a SQuAD v1.1/v2.0 JSON file")
     p.add_argument("--limit", type=int, metavar="N", help="with --squad: only the first N articles")
     p.add_argument("--article", action="append", dest="articles", metavar="TITLE",

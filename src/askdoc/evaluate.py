@@ -4,6 +4,12 @@ Question sets are JSONL (one question a line: id, question, kind, answerable,
 answer, start, end) or SQuAD v1.1/v2.0 JSON, where each article's paragraphs,
 joined by blank lines, become one document in an index of its own.
 Gold labels are character spans, so a new chunker does not invalidate them.
+
+A dialogue set (JSONL, one conversation a line: id, turns) asks each turn with the
+turns before it and askdoc's own answers to them as history, and reports by kind:
+first turns, follow-ups, topic changes (beside the same questions asked alone, kind
+``topic_change_alone``) and unanswerable follow-ups, with ``stale``: the share of later
+turns given the previous answer again where it does not answer them.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from .errors import DataSetError
 #: A metric may fall this much below the baseline before the gate fails.
 DEFAULT_TOLERANCE = 0.02
 #: Metrics where lower is better (the gate checks rises instead of drops).
-LOWER_IS_BETTER = ("false_abstention", "latency_p50_ms", "latency_p95_ms")
+LOWER_IS_BETTER = ("false_abstention", "stale", "latency_p50_ms", "latency_p95_ms")
 #: Latency is reported, never gated: these machines are shared and noisy.
 NOT_GATED = ("latency_p50_ms", "latency_p95_ms", "questions", "answerable", "unanswerable")
 #: Metrics measured over the unanswerable questions, and over all (the rest are over the answerable).
@@ -71,6 +77,12 @@ class QuestionResult:
     exact_match: bool
     citations_exact: bool
     latency_ms: float
+    #: In a dialogue: how the turn depends on the ones before ("pronoun", "ellipsis", "why", ...),
+    #: how askdoc read it (empty: as typed), and whether it repeated the previous answer
+    #: where that does not answer it (None on a first turn or outside a dialogue).
+    form: str = ""
+    resolved: str = ""
+    stale: bool | None = None
     #: In a collection: whether the quote came from the question's own document (None elsewhere).
     own_doc: bool | None = None
 
@@ -79,6 +91,8 @@ class QuestionResult:
 class EvalRun:
     name: str
     results: list[QuestionResult] = field(default_factory=list)
+    #: A dialogue set's topic changes asked alone, to set beside them.
+    alone: list[QuestionResult] = field(default_factory=list)
 
     def metrics(self) -> dict[str, dict[str, float]]:
         """Overall and per-kind figures."""
@@ -86,7 +100,18 @@ class EvalRun:
         kinds = sorted({r.kind for r in self.results})
         for kind in kinds:
             out[kind] = summarize([r for r in self.results if r.kind == kind])
+        if self.alone:
+            out["topic_change_alone"] = summarize(self.alone)
         return out
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    """A conversation about one document: each turn is asked after the ones before it."""
+
+    id: str
+    turns: tuple[EvalQuestion, ...]
+    forms: tuple[str, ...]
 
 
 # -- loading -------------------------------------------------------------------
@@ -104,6 +129,61 @@ def default_baseline_path() -> Path:
 
 def set_name(path: str | Path) -> str:
     return Path(path).stem
+
+
+def is_dialogue_set(path: str | Path) -> bool:
+    """Whether a JSONL set holds dialogues (records with ``turns``) rather than questions."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    rec = json.loads(line)
+                    if "turns" in rec:
+                        return True
+                    if "question" in rec:
+                        return False
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+def load_dialogues(path: str | Path, doc: EvalDoc) -> list[Dialogue]:
+    """A JSONL dialogue set about one document; every gold span is checked against its text."""
+    out = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DataSetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            if "turns" not in rec:
+                continue  # the header line naming the document
+            turns, forms = [], []
+            for i, t in enumerate(rec["turns"], 1):
+                answerable = bool(t["answerable"])
+                golds = [(t["answer"], int(t["start"]), int(t["end"]))] if answerable else []
+                golds += [(a["answer"], int(a["start"]), int(a["end"])) for a in t.get("also", ())]
+                for a, st, e in golds:
+                    if doc.text[st:e] != a:
+                        raise DataSetError(f"{path}:{n}: turn {i}: gold span {st}-{e} does not hold {a!r}")
+                answers, spans = tuple(g[0] for g in golds), tuple((g[1], g[2]) for g in golds)
+                turns.append(
+                    EvalQuestion(f"{rec['id']}.{i}", t["question"], t["kind"], doc.doc_id, answerable, answers, spans)
+                )
+                forms.append(t.get("form", t["kind"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataSetError(f"{path}:{n}: bad dialogue record ({exc})") from None
+        if turns:
+            out.append(Dialogue(str(rec["id"]), tuple(turns), tuple(forms)))
+    return out
+
+
+def default_dialogue_path() -> Path:
+    """The dialogue set in a source checkout's eval/ folder."""
+    return _EVAL_DIR / "dialogues.jsonl"
 
 
 def load_article_set(path: str | Path) -> tuple[EvalDoc, list[EvalQuestion]]:
@@ -124,7 +204,7 @@ def load_article_set(path: str | Path) -> tuple[EvalDoc, list[EvalQuestion]]:
         doc_path = (p.parent / named).resolve()
     d = read_file(doc_path)
     doc = EvalDoc(d.doc_id, d.title, d.text)
-    return doc, load_jsonl(p, doc)
+    return doc, load_dialogues(p, doc) if is_dialogue_set(p) else load_jsonl(p, doc)
 
 
 def load_jsonl(path: str | Path, doc: EvalDoc) -> list[EvalQuestion]:
@@ -262,7 +342,7 @@ def score(
     return QuestionResult(
         q.id, q.kind, q.question, q.answerable, q.answers, ans.found, ans.text, ans.confidence,
         hit, rank, round(f1, 4), em, exact, round(latency_ms, 2),
-        (ans.found and ans.citations[0].doc_id == q.doc_id) if collection else None,
+        own_doc=(ans.found and ans.citations[0].doc_id == q.doc_id) if collection else None,
     )  # fmt: skip
 
 
@@ -271,7 +351,10 @@ def summarize(results: list[QuestionResult]) -> dict[str, float]:
     neg = [r for r in results if not r.answerable]
     abstained = [r for r in results if not r.found]
     lat = sorted(r.latency_ms for r in results)
+    later = [r for r in results if r.stale is not None]
     m: dict[str, float] = {"questions": len(results), "answerable": len(pos), "unanswerable": len(neg)}
+    if later:
+        m["stale"] = sum(r.stale for r in later) / len(later)
     if pos:
         m["hit@1"] = sum(r.hit for r in pos) / len(pos)
         for k in (1, 3, 5):
@@ -323,6 +406,71 @@ def run_set(
             latency = (time.perf_counter() - started) * 1000
             run.results.append(score(q, ans, texts[q.doc_id], latency, texts))
     return run
+
+
+def run_dialogues(
+    name: str,
+    doc: EvalDoc,
+    dialogues: Sequence[Dialogue],
+    k: int | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None,
+    **index_options: object,
+) -> EvalRun:
+    """Ask each dialogue's turns in order, each with the turns before it and askdoc's own
+    answers to them as history; each topic change is asked alone too."""
+    from dataclasses import replace
+
+    run = EvalRun(name)
+    texts = {doc.doc_id: doc.text}
+    with tempfile.TemporaryDirectory(prefix="askdoc-eval-") as tmp:
+        idx = build_indexes([doc], tmp, **index_options)[doc.doc_id]
+        for d in progress(dialogues) if progress else dialogues:
+            history: list = []
+            for q, form in zip(d.turns, d.forms):
+                started = time.perf_counter()
+                ans = idx.answer(q.question, k=k, history=history)
+                latency = (time.perf_counter() - started) * 1000
+                r = score(q, ans, doc.text, latency, texts)
+                stale = None
+                if history:
+                    prev = history[-1][1]
+                    stale = bool(ans.found and prev.found and ans.text == prev.text and not r.hit)
+                run.results.append(replace(r, form=form, resolved=ans.resolved_question, stale=stale))
+                if q.kind == "topic_change":
+                    started = time.perf_counter()
+                    alone = idx.answer(q.question, k=k)
+                    latency = (time.perf_counter() - started) * 1000
+                    run.alone.append(replace(score(q, alone, doc.text, latency, texts), kind="topic_change_alone"))
+                history.append((q.question, ans))
+    return run
+
+
+#: The conversation bar (issue 24): (what, metric, compared with, the most it may fall short).
+CONVERSATION_BAR = (
+    ("follow-up hit@1 within 0.05 of first turns", ("follow_up", "hit@1"), ("first", "hit@1"), 0.05),
+    ("topic changes no worse than alone", ("topic_change", "hit@1"), ("topic_change_alone", "hit@1"), 0.0),
+    ("stale answers at most 0.05", ("overall", "stale"), None, 0.05),
+    ("unanswerable follow-ups abstain at least 0.80", ("unanswerable", "abstention_recall"), None, 0.80),
+)
+
+
+def conversation_bar(kinds: dict[str, dict[str, float]]) -> list[tuple[str, float, float, bool]]:
+    """Each bar of a dialogue set's metrics: (what, value, limit, met)."""
+    out = []
+    for label, (kind, metric), against, limit in CONVERSATION_BAR:
+        value = kinds.get(kind, {}).get(metric)
+        if value is None:
+            continue
+        if against is not None:
+            base = kinds.get(against[0], {}).get(against[1])
+            if base is None:
+                continue
+            out.append((label, value, round(base - limit, 4), value >= base - limit - 1e-9))
+        elif metric == "stale":
+            out.append((label, value, limit, value <= limit + 1e-9))
+        else:
+            out.append((label, value, limit, value >= limit - 1e-9))
+    return out
 
 
 def build_indexes(docs: list[EvalDoc], folder: str | Path, **index_options: object) -> dict:

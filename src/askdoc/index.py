@@ -22,6 +22,7 @@ from .ingest import make_document, read_file
 from .names import Aliases
 from .read import Reader
 from .records import Answer, Document, IndexResult
+from .resolve import History, resolve, speaks_to
 from .store import Store, StoredDocument
 
 #: Hears (sentences embedded so far, sentences to embed) while documents are indexed.
@@ -358,14 +359,33 @@ class Index:
             return self._retriever
 
     # -- questions -----------------------------------------------------------
-    def answer(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Answer:
-        """Answer from the indexed documents, quoting them; see `askdoc.answer`."""
-        return answer_stage.select(self.retrieve(question, k, doc_ids), self.settings.min_confidence, self.reader)
+    def answer(
+        self, question: str, k: int | None = None, doc_ids: list[str] | None = None, history: History = ()
+    ) -> Answer:
+        """Answer from the indexed documents, quoting them; see `askdoc.answer` (and its ``history``)."""
+        r = self.retrieve(question, k, doc_ids, history)
+        answer = answer_stage.select(r, self.settings.min_confidence, self.reader)
+        if r.resolved == r.asked:
+            return answer
+        # (A question for the byline or the title is answered by a line that shares no word with it.)
+        if r.rule == "pronoun" and answer.found and not asked_role(r.question) and not speaks_to(r.asked, answer.text):
+            # The antecedent alone drew this sentence, which says nothing of what was typed:
+            # the reading is doubtful, and the question is answered as typed instead.
+            return self.answer(r.asked, k, doc_ids)
+        return replace(answer, resolved_question=r.resolved)
 
-    def retrieve(self, question: str, k: int | None = None, doc_ids: list[str] | None = None) -> scorer.Retrieval:
-        """Passages and candidate sentences for a question (the answer stage's input)."""
+    def retrieve(
+        self, question: str, k: int | None = None, doc_ids: list[str] | None = None, history: History = ()
+    ) -> scorer.Retrieval:
+        """Passages and candidate sentences for a question (the answer stage's input), a
+        follow-up read against ``history`` first (see `askdoc.resolve`)."""
         question = check_question(question)
         asked = question
+        if isinstance(history, str):
+            raise QuestionError("history must be a list of earlier questions or (question, Answer) pairs, not a string")
+        # Follow-ups first, then names: a pronoun's antecedent may itself be an abbreviation.
+        resolution = resolve(question, history or ())
+        question = resolved = resolution.question
         if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
             raise QuestionError(f"k must be a whole number of at least 1, not {k!r}")
         k = k or self.settings.top_k
@@ -393,7 +413,7 @@ class Index:
         candidates = scorer.candidates(passages, len(found), retriever, texts, titles)
         return scorer.Retrieval(
             question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question),
-            len(found), asked,
+            len(found), asked, resolved, resolution.rule,
         )  # fmt: skip
 
 

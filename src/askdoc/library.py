@@ -16,6 +16,7 @@ from .folder import MANIFEST, forget_client
 from .index import Index
 from .ingest import read_file, slugify
 from .records import Answer, IndexResult
+from .resolve import History
 
 log = logging.getLogger("askdoc")
 
@@ -89,10 +90,14 @@ def default_index() -> Index:
         return _DEFAULT
 
 
-def answer(question: str, k: int | None = None, doc_ids: list[str] | None = None) -> Answer:
+def answer(
+    question: str, k: int | None = None, doc_ids: list[str] | None = None, history: History = ()
+) -> Answer:
     """Answer ``question`` from the default index by quoting the documents.
 
-    Returns an `Answer`; ``found`` is False (and ``text`` empty) when the
-    documents do not contain an answer.
+    ``history`` is the conversation so far, oldest first: earlier questions, or
+    ``(question, Answer)`` pairs; a follow-up ("When was it founded?") is read
+    against it (`Answer.resolved_question` says how). Returns an `Answer`; ``found``
+    is False (and ``text`` empty) when the documents do not contain an answer.
     """
-    return default_index().answer(question, k=k, doc_ids=doc_ids)
+    return default_index().answer(question, k=k, doc_ids=doc_ids, history=history)

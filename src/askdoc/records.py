@@ -115,6 +115,9 @@ class Answer:
     reason: str = ""
     #: The short answer the reader found inside the quote ("1961"); empty when not found.
     exact: str = ""
+    #: How askdoc read a follow-up ("When was the Non-Aligned Movement established?" for
+    #: "When was it established?"); empty when the question was read as typed (see `askdoc.resolve`).
+    resolved_question: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -28,6 +28,7 @@ _TABLE_COLS = (
     ("ans|abst", "answer_or_abstain", "{:.3f}"),
     ("cite", "citation_exactness", "{:.3f}"),
     ("own", "own_document", "{:.3f}"),
+    ("stale", "stale", "{:.3f}"),
     ("p50 ms", "latency_p50_ms", "{:.0f}"),
     ("p95 ms", "latency_p95_ms", "{:.0f}"),
 )
@@ -81,7 +82,10 @@ def write_markdown(path: str | Path, runs: list[EvalRun], chart: str | None = No
         for r in failed:
             said = f"“{r.text}”" if r.found else "(abstained)"
             gold = " / ".join(f"“{g}”" for g in r.gold) if r.answerable else "(unanswerable)"
-            lines += [f"- **{r.id}** [{r.kind}] {r.question}", f"  - askdoc ({r.confidence:.2f}): {said}"]
+            lines.append(f"- **{r.id}** [{r.kind}] {r.question}")
+            if r.resolved:  # a follow-up askdoc rewrote (dialogue sets)
+                lines.append(f"  - read as: {r.resolved}")
+            lines.append(f"  - askdoc ({r.confidence:.2f}): {said}")
             lines += [f"  - gold: {gold}"]
         lines.append("")
     _target(path).write_text("\n".join(lines), encoding="utf-8")
@@ -213,6 +217,8 @@ def format_answer(ans, idx) -> str:
     """The readable form: the quote, then numbered citations with positions."""
     width = 88
     lines: list[str] = []
+    if getattr(ans, "resolved_question", ""):
+        lines.append(f"(Reading this as: {ans.resolved_question})")
     if ans.found:
         bold = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         if ans.exact:

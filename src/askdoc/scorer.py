@@ -117,6 +117,10 @@ class Retrieval:
     n_found: int = 0
     #: The question as asked.
     asked: str = ""
+    #: The question after follow-ups were resolved, before names (see `askdoc.resolve`).
+    resolved: str = ""
+    #: Which rule of `askdoc.resolve` read it so ("" when none did).
+    rule: str = ""
 
 
 def candidates(

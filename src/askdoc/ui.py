@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import chatview
 from .config import DEFAULT_ARTICLE
-from .errors import AskdocError, ConfigError, UnknownDocument
+from .errors import AskdocError, ConfigError, QuestionError, UnknownDocument
 from .ingest import slugify
 
 DEFAULT_HOST = "127.0.0.1"
@@ -32,6 +32,13 @@ EXAMPLES = [
 NO_SOURCES = "<p class='askdoc-muted'>Ask a question; its cited passages show here.</p>"
 NO_DOCUMENT = "<p class='askdoc-muted'>“Open the whole document here” under a source shows it here.</p>"
 ASSETS = Path(__file__).resolve().parent / "data"
+#: Turns of the conversation a follow-up is read against (resolution reads the last few).
+MAX_TURNS = 8
+#: Chat messages kept in the browser's storage across reloads (the oldest go first).
+MAX_SAVED_MESSAGES = 200
+#: What the browser keeps (localStorage, through gr.BrowserState): the chat as shown, each
+#: answer's evidence, and the turns a follow-up is read against.
+EMPTY_CONVERSATION: dict = {"chat": [], "evidence": [], "turns": []}
 
 
 def _sources(evidence: list[str]) -> str:
@@ -81,19 +88,29 @@ class ChatApp:
             return list(history or []), _sources(evidence), evidence
         return self.respond(question, shown, doc, k, show_all, evidence)
 
-    def respond(self, question: str, history: list, doc: str, k: float, show_all: bool, evidence: list):
-        """Answer ``question``, already shown as the last bubble of ``history``."""
-        history, evidence = list(history or []), list(evidence or [])
+    def respond(
+        self, question: str, history: list, doc: str, k: float, show_all: bool, evidence: list, turns: list = ()
+    ):
+        """Answer ``question``, already shown as the last bubble of ``history``; a follow-up is
+        read against ``turns``, the conversation so far (see `turn`)."""
+        return self.converse(question, history, doc, k, show_all, evidence, turns)[:3]
+
+    def converse(
+        self, question: str, history: list, doc: str, k: float, show_all: bool, evidence: list, turns: list = ()
+    ):
+        """`respond`, and the conversation with this turn added (unchanged when it failed)."""
+        history, evidence, turns = list(history or []), list(evidence or []), list(turns or [])
         n = len(evidence) + 1
         try:
-            ans = self.index.answer(question, k=int(k), doc_ids=[doc] if doc else None)
+            ans = self.index.answer(question, k=int(k), doc_ids=[doc] if doc else None, history=_history(turns))
             scope = self.doc(doc).title if doc else ""
             reply = chatview.reply_html(n, ans, self.doc, scope)
             evidence.append(chatview.evidence_html(n, ans, self.doc, show_all))
+            turns = [*turns, turn(question, ans)][-MAX_TURNS:]
         except AskdocError as exc:
             reply = f"<p class='askdoc-error'><b>Could not answer:</b> {chatview.inert(str(exc))}</p>"
         history.append({"role": "assistant", "content": reply})
-        return history, _sources(evidence), evidence
+        return history, _sources(evidence), evidence, turns
 
     def upload(self, path: str | None, progress=None) -> tuple[str, list[tuple[str, str]]]:
         """Index an uploaded file; returns (status message, document choices)."""
@@ -152,14 +169,33 @@ class ChatApp:
         except AskdocError:
             pass  # an empty index, say: the first real question will say so
 
-    def api_answer(self, question: str, k: int = 0, doc_id: str = "") -> dict:
-        """The JSON API: the contract's fields (text, found, confidence, citations, passages)."""
+    def api_answer(self, question: str, k: int = 0, doc_id: str = "", history: list | None = None) -> dict:
+        """The JSON API: the contract's fields (text, found, confidence, citations, passages), and
+        ``resolved_question``. ``history``: the conversation so far, oldest first, as questions or
+        ``{"question": ..., "answer": <an earlier reply>}`` (see `askdoc.resolve`)."""
         try:
-            ans = self.index.answer(question, k=int(k) or None, doc_ids=[doc_id] if doc_id else None)
+            ans = self.index.answer(
+                question, k=int(k) or None, doc_ids=[doc_id] if doc_id else None, history=_history(history)
+            )
         except AskdocError as exc:
             return {"error": str(exc), "found": False, "text": "", "exact": "", "confidence": 0.0, "citations": [],
                     "passages": []}  # fmt: skip
         return ans.to_dict()
+
+
+def turn(question: str, ans) -> dict:
+    """One turn as the browser keeps it: what resolving a later follow-up needs, no more."""
+    said = {"found": ans.found, "text": ans.text, "exact": ans.exact, "resolved_question": ans.resolved_question}
+    return {"question": question, "answer": said}
+
+
+def _history(history: object) -> list:
+    """A conversation sent over the API, as `Index.answer` takes it; anything else is an error."""
+    if history is None:
+        return []
+    if not isinstance(history, list) or not all(isinstance(t, (str, dict, list)) for t in history):
+        raise QuestionError("history must be a list of earlier questions or {question, answer} objects")
+    return history
 
 
 def _header(app: ChatApp) -> str:
@@ -192,13 +228,25 @@ def build(app: ChatApp):
             return gr.skip(), gr.skip(), "", gr.skip()
         return shown, "", question, gr.Button(interactive=False)
 
-    def respond(pending: str, history: list, doc: str, k: float, show_all: bool, evidence: list):
+    def respond(pending: str, history: list, doc: str, k: float, show_all: bool, evidence: list, saved: dict):
         if not pending:
-            return gr.skip(), gr.skip(), gr.skip(), gr.Button(interactive=True)
-        return (*app.respond(pending, history, doc, k, show_all, evidence), gr.Button(interactive=True))
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.Button(interactive=True)
+        turns = (saved or {}).get("turns") or []  # the browser's own conversation
+        history, sources, evidence, turns = app.converse(pending, history, doc, k, show_all, evidence, turns)
+        keep = history[-MAX_SAVED_MESSAGES:]
+        saved = {"chat": keep, "evidence": evidence[-len(keep) :], "turns": turns}
+        return history, sources, evidence, saved, gr.Button(interactive=True)
+
+    def restore(saved: dict):
+        """The conversation the browser kept (a reload, or a dropped connection) back on the page."""
+        saved = saved if isinstance(saved, dict) else EMPTY_CONVERSATION
+        chat, evidence = list(saved.get("chat") or []), list(saved.get("evidence") or [])
+        return chat, evidence, _sources(evidence)
 
     with gr.Blocks(title="askdoc") as demo:
         evidence, pending = gr.State([]), gr.State("")
+        # Kept in the browser (localStorage), encrypted with this server's secret.
+        saved = gr.BrowserState(EMPTY_CONVERSATION, storage_key="askdoc-conversation")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, elem_id="main"):
                 with gr.Row(elem_id="top"):
@@ -221,6 +269,12 @@ def build(app: ChatApp):
                     example_buttons = [gr.Button(q, size="sm") for q in EXAMPLES]
             with gr.Column(scale=2, elem_id="side"):
                 gr.HTML("<button id='side-close' type='button'>Close</button>", elem_id="side-close-wrap")
+                # Export is the page's own (chat.js): the conversation as Markdown, with quotes and sources.
+                gr.HTML(
+                    "<button id='export' type='button' title='Save the conversation as Markdown'>Export the chat"
+                    "</button>",
+                    elem_id="export-wrap",
+                )
                 gr.Markdown("### Sources")
                 sources = gr.HTML(NO_SOURCES, elem_id="sources")
                 gr.Markdown("### Document")
@@ -243,7 +297,8 @@ def build(app: ChatApp):
 
         listing = [doc, header, doclist, examples_label, examples]
         demo.load(refresh, [doc], listing, api_visibility="private")
-        answer_io = ([pending, chat, doc, k, show_all, evidence], [chat, sources, evidence, ask])
+        demo.load(restore, [saved], [chat, evidence, sources], api_visibility="private")
+        answer_io = ([pending, chat, doc, k, show_all, evidence, saved], [chat, sources, evidence, saved, ask])
         for trigger in (ask.click, question.submit):
             trigger(pose, [question, chat], [chat, question, pending, ask], queue=False, api_visibility="private").then(
                 respond, *answer_io, api_visibility="private"
@@ -253,7 +308,10 @@ def build(app: ChatApp):
             button.click(lambda q=q: (q, ""), None, [question, doc], queue=False, api_visibility="private").then(
                 pose, [question, chat], [chat, question, pending, ask], queue=False, api_visibility="private"
             ).then(respond, *answer_io, api_visibility="private")
-        chat.clear(lambda: ([], NO_SOURCES), None, [evidence, sources], api_visibility="private")
+        # Clearing the chat clears the conversation follow-ups are read against, and what the browser kept.
+        chat.clear(
+            lambda: ([], NO_SOURCES, EMPTY_CONVERSATION), None, [evidence, sources, saved], api_visibility="private"
+        )
         open_doc.click(
             app.open_document, [target], [document], js="(t) => [window.askdocTarget]", api_visibility="private"
         ).then(None, js="() => window.askdocShowDocument()")

@@ -1,5 +1,5 @@
-// askdoc's chat page: citation numbers open their evidence, Copy copies Markdown,
-// "Open the whole document" and Remove call the server through hidden buttons.
+// askdoc's chat page: citation numbers open their evidence, Copy copies Markdown, Export
+// saves the conversation, "Open the whole document" and Remove call the server through hidden buttons.
 (() => {
   const side = () => document.getElementById("side");
 
@@ -38,8 +38,35 @@
     }
   }
 
+  // The conversation as Markdown: each question, then its reply as Copy gives it (the reading
+  // of a follow-up, the quote, citations and sources), saved as a file.
+  function exportMarkdown() {
+    const parts = ["# askdoc conversation", ""];
+    document.querySelectorAll("#chat .user-row, #chat .bot-row").forEach((row) => {
+      if (row.classList.contains("user-row")) {
+        parts.push(`**You:** ${row.innerText.trim()}`, "");
+      } else {
+        const md = row.querySelector(".askdoc-md");
+        parts.push(md ? md.textContent.trim() : row.innerText.trim(), "", "---", "");
+      }
+    });
+    const blob = new Blob([parts.join("\n")], { type: "text/markdown" });
+    const link = Object.assign(document.createElement("a"), {
+      href: URL.createObjectURL(blob), download: "askdoc-conversation.md",
+    });
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  }
+
   document.addEventListener("click", (event) => {
     const t = event.target;
+    if (t.closest("#export")) {
+      event.preventDefault();
+      exportMarkdown();
+      return;
+    }
     const cite = t.closest("a.askdoc-cite");
     if (cite) {
       event.preventDefault();
