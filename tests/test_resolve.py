@@ -100,3 +100,13 @@ def test_speaks_to_needs_a_typed_word_in_the_quote():
     assert speaks_to("What did he suggest?", "He suggested establishing a panel.")
     assert speaks_to("Why?", "Anything at all.")  # nothing typed but a question word
     assert not speaks_to("Which countries are in that region?", "It acted in the South Caucasus region.")
+
+
+def test_a_long_history_of_bare_questions_is_read_in_linear_time():
+    import time
+
+    history = ["What is NAM?", "When was it established?", "Why?", "Who chairs it?"] * 500
+    started = time.perf_counter()
+    r = resolve("How many member states does it have?", history)
+    assert time.perf_counter() - started < 1.0
+    assert r.rule == "pronoun"

@@ -25,6 +25,8 @@ from .frames import AUX, DETERMINERS, DO, PREPS, WH, WORD, Frame, base_form, par
 from .lexical import STOPWORDS
 from .records import Answer
 
+#: Earlier turns a follow-up is read against (the last one mostly; older ones name a person).
+MAX_TURNS = 4
 #: The conversation so far, oldest first: questions, or (question, Answer) pairs.
 History = Sequence["str | tuple[str, Answer | Mapping | None] | Mapping"]
 
@@ -78,7 +80,10 @@ class _Turn:
 
 def resolve(question: str, history: History = ()) -> Resolution:
     """The question askdoc reads for ``question`` after ``history`` (oldest first)."""
-    turns = _turns(history)
+    return _read(question, _turns(history))
+
+
+def _read(question: str, turns: list[_Turn]) -> Resolution:
     if not turns:
         return Resolution(question)
     prev = turns[-1]
@@ -131,7 +136,8 @@ def _turns(history: History) -> list[_Turn]:
     (the answer as `Answer.to_dict` gives it), and a pair's answer may be such a mapping.
     """
     out: list[_Turn] = []
-    for item in history:
+    # Only the last few turns are read; each bare question among them is read once, in order.
+    for item in list(history)[-2 * MAX_TURNS :]:
         if isinstance(item, str):
             q, ans = item, None
         elif isinstance(item, Mapping):
@@ -145,12 +151,12 @@ def _turns(history: History) -> list[_Turn]:
         if said.get("resolved_question"):
             read = str(said["resolved_question"])
         else:
-            read = resolve(q, [t.question for t in out]).question if out else q
+            read = _read(q, out[-MAX_TURNS:]).question
         found = bool(said.get("found"))
         out.append(
             _Turn(read, str(said.get("exact") or "") if found else "", str(said.get("text") or "") if found else "")
         )
-    return out[-4:]
+    return out[-MAX_TURNS:]
 
 
 def _said(ans: object) -> Mapping:
