@@ -6,8 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 .venv/bin/ruff check src tests eval app.py
 .venv/bin/python -m pytest "$@"
-# The article and our informal sets (forum, reviews, chat), then a collection: every paragraph of
-# two held-out SQuAD v2 articles one document, questions asked of all (a sample, at 10 and 90).
-.venv/bin/askdoc eval --quiet --set eval/article.jsonl --set eval/informal-forum.jsonl \
-  --set eval/informal-reviews.jsonl --set eval/informal-chat.jsonl
+# The article, its dialogues and our informal sets (forum, reviews, chat); then a collection: every
+# paragraph of two held-out SQuAD v2 articles a document, questions asked of all (a sample, at 10 and 90).
+.venv/bin/askdoc eval --quiet
 .venv/bin/askdoc eval --quiet --squad eval/data/squad2-dev-2articles.json --collection --sizes 10 0 --questions 80

@@ -226,7 +226,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             name = f"squad:{stem}" + (":articles" if args.articles else "")
             runs.append(ev.run_set(name, docs, questions, k=args.k, progress=progress))
     if args.set or not args.squad:
-        for path in args.set or [str(ev.default_set_path()), str(ev.default_dialogue_path())]:
+        for path in args.set or [str(p) for p in ev.default_sets()]:
             doc, items = ev.load_article_set(path)
             if ev.is_dialogue_set(path):
                 runs.append(ev.run_dialogues(ev.set_name(path), doc, items, k=args.k, progress=progress))
@@ -385,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="measure answer quality; exit 1 if a metric fell below the baseline")
     p.add_argument("--set", action="append", metavar="JSONL",
-                   help="question or dialogue set (default: eval/article.jsonl and eval/dialogues.jsonl)")  # fmt: skip
+                   help="question or dialogue set (default: eval/article, dialogues and informal-* sets)")  # fmt: skip
     p.add_argument("--squad", action="append", metavar="FILE", help="a SQuAD v1.1/v2.0 JSON file")
     p.add_argument("--limit", type=int, metavar="N", help="with --squad: only the first N articles")
     p.add_argument("--article", action="append", dest="articles", metavar="TITLE",

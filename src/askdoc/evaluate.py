@@ -186,6 +186,11 @@ def default_dialogue_path() -> Path:
     return _EVAL_DIR / "dialogues.jsonl"
 
 
+def default_sets() -> list[Path]:
+    """What a bare `askdoc eval` runs: the article, its dialogues, and our informal sets."""
+    return [default_set_path(), default_dialogue_path(), *sorted(_EVAL_DIR.glob("informal-*.jsonl"))]
+
+
 def load_article_set(path: str | Path) -> tuple[EvalDoc, list[EvalQuestion]]:
     """A JSONL set about one document: the bundled article unless its first line names a ``document``."""
     from .config import DEFAULT_ARTICLE
