@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from askdoc import dialogues
 from askdoc import evaluate as ev
 from askdoc.errors import QuestionError
 
@@ -46,14 +47,14 @@ def test_history_as_one_string_is_an_error(article_index):
 
 
 def test_dialogue_set_is_well_formed():
-    doc, dialogues = ev.load_article_set(ev.default_dialogue_path())
-    assert len(dialogues) >= 40
-    turns = [q for d in dialogues for q in d.turns]
+    doc, talks = dialogues.load_dialogue_set(ev.default_dialogue_path())
+    assert len(talks) >= 40
+    turns = [q for d in talks for q in d.turns]
     kinds = {q.kind for q in turns}
     assert {"first", "follow_up", "topic_change", "unanswerable"} <= kinds
-    assert all(d.turns[0].kind == "first" for d in dialogues)
+    assert all(d.turns[0].kind == "first" for d in talks)
     assert sum(q.kind == "unanswerable" for q in turns) >= 20
-    forms = {f for d in dialogues for f in d.forms}
+    forms = {f for d in talks for f in d.forms}
     assert {"pronoun", "ellipsis", "why", "such_as"} <= forms
     for q in turns:  # load_dialogues checks every span against the text
         assert q.answerable == bool(q.spans)
@@ -69,7 +70,7 @@ def test_a_dialogue_gold_span_must_hold_its_answer(tmp_path):
     turn = {"question": "What colour?", "kind": "first", "answerable": True, "answer": "blue", "start": 0, "end": 4}
     path.write_text(json.dumps({"id": "x", "turns": [turn]}) + "\n", encoding="utf-8")
     with pytest.raises(DataSetError, match="does not hold"):
-        ev.load_dialogues(path, doc)
+        dialogues.load_dialogues(path, doc)
 
 
 def test_the_conversation_bar_compares_kinds():
@@ -77,7 +78,7 @@ def test_the_conversation_bar_compares_kinds():
         "first": {"hit@1": 0.9}, "follow_up": {"hit@1": 0.86}, "topic_change": {"hit@1": 0.8},
         "topic_change_alone": {"hit@1": 0.85}, "overall": {"stale": 0.02}, "unanswerable": {"abstention_recall": 0.7},
     }  # fmt: skip
-    met = {label: ok for label, _, _, ok in ev.conversation_bar(kinds)}
+    met = {label: ok for label, _, _, ok in dialogues.conversation_bar(kinds)}
     assert met == {
         "follow-up hit@1 within 0.05 of first turns": True,
         "topic changes no worse than alone": False,

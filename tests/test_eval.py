@@ -7,6 +7,7 @@ import json
 import pytest
 
 from askdoc import evaluate as ev
+from askdoc import gate
 from askdoc.errors import DataSetError
 
 from .conftest import ROOT, run_cli
@@ -71,9 +72,9 @@ def test_token_f1_uses_squad_normalisation():
 def test_regressions_respect_tolerance_and_direction():
     base = {"s": {"overall": {"hit@1": 0.9, "false_abstention": 0.05, "latency_p50_ms": 10}}}
     same = {"s": {"overall": {"hit@1": 0.89, "false_abstention": 0.06, "latency_p50_ms": 99}}}
-    assert ev.regressions(same, base, tolerance=0.02) == []
+    assert gate.regressions(same, base, tolerance=0.02) == []
     worse = {"s": {"overall": {"hit@1": 0.85, "false_abstention": 0.10, "latency_p50_ms": 10}}}
-    dropped = ev.regressions(worse, base, tolerance=0.02)
+    dropped = gate.regressions(worse, base, tolerance=0.02)
     assert len(dropped) == 2
     assert any(d.startswith("s/overall/hit@1") for d in dropped)
     assert any(d.startswith("s/overall/false_abstention") for d in dropped)
@@ -82,11 +83,11 @@ def test_regressions_respect_tolerance_and_direction():
 def test_a_small_kind_may_lose_one_question_but_not_two():
     base = {"s": {"few": {"exact_match": 0.5625, "abstention_recall": 0.75}}}
     one = {"s": {"few": {"exact_match": 0.53125, "abstention_recall": 0.75, "answerable": 32, "unanswerable": 8}}}
-    assert ev.regressions(one, base, tolerance=0.02) == []  # 1 of 32: noise between CPUs
+    assert gate.regressions(one, base, tolerance=0.02) == []  # 1 of 32: noise between CPUs
     two = {"s": {"few": {"exact_match": 0.5, "abstention_recall": 0.625, "answerable": 32, "unanswerable": 8}}}
-    assert ev.regressions(two, base, tolerance=0.02) == ["s/few/exact_match: 0.5000 (baseline 0.5625)"]
+    assert gate.regressions(two, base, tolerance=0.02) == ["s/few/exact_match: 0.5000 (baseline 0.5625)"]
     many = {"s": {"few": {"exact_match": 0.53, "answerable": 1000}}}
-    assert len(ev.regressions(many, base, tolerance=0.02)) == 1  # big sets keep the plain tolerance
+    assert len(gate.regressions(many, base, tolerance=0.02)) == 1  # big sets keep the plain tolerance
 
 
 def test_eval_cli_reports_gates_and_is_deterministic(tmp_path):

@@ -361,9 +361,10 @@ def conversation_latency(idx, questions: int = 0, turns: int = 5) -> dict:
     before it (with askdoc's answers to them), and alone; the two are taken side by side,
     in alternating order, so that a shared cache or a noisy neighbour favours neither.
     """
-    from .evaluate import default_dialogue_path, load_article_set
+    from .dialogues import load_dialogue_set
+    from .evaluate import default_dialogue_path
 
-    _, dialogues = load_article_set(default_dialogue_path())
+    _, dialogues = load_dialogue_set(default_dialogue_path())
     asked = [q.question for d in dialogues for q in d.turns]
     asked = asked[:questions] if questions else asked
     history: list = []

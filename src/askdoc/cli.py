@@ -201,8 +201,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from . import dialogues, gate, report
     from . import evaluate as ev
-    from . import report
 
     runs = []
     progress = None
@@ -227,16 +227,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
             runs.append(ev.run_set(name, docs, questions, k=args.k, progress=progress))
     if args.set or not args.squad:
         for path in args.set or [str(p) for p in ev.default_sets()]:
-            doc, items = ev.load_article_set(path)
             if ev.is_dialogue_set(path):
-                runs.append(ev.run_dialogues(ev.set_name(path), doc, items, k=args.k, progress=progress))
+                doc, talks = dialogues.load_dialogue_set(path)
+                runs.append(dialogues.run_dialogues(ev.set_name(path), doc, talks, k=args.k, progress=progress))
             else:
+                doc, items = ev.load_article_set(path)
                 runs.append(ev.run_set(ev.set_name(path), [doc], items, k=args.k, progress=progress))
     metrics = {run.name: run.metrics() for run in runs}
     print(report.format_table(runs))
     for run in runs:
         dialogue = any(r.stale is not None for r in run.results)
-        for label, value, limit, met in ev.conversation_bar(metrics[run.name]) if dialogue else ():
+        for label, value, limit, met in dialogues.conversation_bar(metrics[run.name]) if dialogue else ():
             print(f"{run.name}: {label}: {value:.3f} (limit {limit:.3f}) {'met' if met else 'NOT MET'}")
     if args.json:
         report.write_json(args.json, runs)
@@ -250,14 +251,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         report.write_markdown(args.report, runs, rel)
     baseline_path = args.baseline or str(ev.default_baseline_path())
     if args.update_baseline:
-        ev.update_baseline(baseline_path, metrics)
+        gate.update_baseline(baseline_path, metrics)
         print(f"baseline written: {baseline_path}")
         return 0
-    baseline = ev.read_baseline(baseline_path)
+    baseline = gate.read_baseline(baseline_path)
     if baseline is None:
         print(f"no baseline at {baseline_path}; run with --update-baseline to create it", file=sys.stderr)
         return 0
-    dropped = ev.regressions(metrics, baseline, args.tolerance)
+    dropped = gate.regressions(metrics, baseline, args.tolerance)
     if dropped:
         print(f"askdoc: eval: {len(dropped)} metric(s) fell below the baseline:", file=sys.stderr)
         for line in dropped:

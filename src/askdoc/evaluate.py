@@ -5,11 +5,7 @@ answer, start, end) or SQuAD v1.1/v2.0 JSON, where each article's paragraphs,
 joined by blank lines, become one document in an index of its own.
 Gold labels are character spans, so a new chunker does not invalidate them.
 
-A dialogue set (JSONL, one conversation a line: id, turns) asks each turn with the
-turns before it and askdoc's own answers to them as history, and reports by kind:
-first turns, follow-ups, topic changes (beside the same questions asked alone, kind
-``topic_change_alone``) and unanswerable follow-ups, with ``stale``: the share of later
-turns given the previous answer again where it does not answer them.
+Dialogue sets are run by `askdoc.dialogues`, the baseline gate is `askdoc.gate`.
 """
 
 from __future__ import annotations
@@ -28,16 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DataSetError
-
-#: A metric may fall this much below the baseline before the gate fails.
-DEFAULT_TOLERANCE = 0.02
-#: Metrics where lower is better (the gate checks rises instead of drops).
-LOWER_IS_BETTER = ("false_abstention", "stale", "latency_p50_ms", "latency_p95_ms")
-#: Latency is reported, never gated: these machines are shared and noisy.
-NOT_GATED = ("latency_p50_ms", "latency_p95_ms", "questions", "answerable", "unanswerable")
-#: Metrics measured over the unanswerable questions, and over all (the rest are over the answerable).
-_OVER_UNANSWERABLE = ("abstention_recall", "no_ans_accuracy")
-_OVER_ALL = ("abstention_precision", "answer_or_abstain")
 
 
 @dataclass(frozen=True)
@@ -105,15 +91,6 @@ class EvalRun:
         return out
 
 
-@dataclass(frozen=True)
-class Dialogue:
-    """A conversation about one document: each turn is asked after the ones before it."""
-
-    id: str
-    turns: tuple[EvalQuestion, ...]
-    forms: tuple[str, ...]
-
-
 # -- loading -------------------------------------------------------------------
 _EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "eval"
 
@@ -129,6 +106,16 @@ def default_baseline_path() -> Path:
 
 def set_name(path: str | Path) -> str:
     return Path(path).stem
+
+
+def default_dialogue_path() -> Path:
+    """The dialogue set in a source checkout's eval/ folder."""
+    return _EVAL_DIR / "dialogues.jsonl"
+
+
+def default_sets() -> list[Path]:
+    """What a bare `askdoc eval` runs: the article, its dialogues, and our informal sets."""
+    return [default_set_path(), default_dialogue_path(), *sorted(_EVAL_DIR.glob("informal-*.jsonl"))]
 
 
 def is_dialogue_set(path: str | Path) -> bool:
@@ -147,52 +134,14 @@ def is_dialogue_set(path: str | Path) -> bool:
     return False
 
 
-def load_dialogues(path: str | Path, doc: EvalDoc) -> list[Dialogue]:
-    """A JSONL dialogue set about one document; every gold span is checked against its text."""
-    out = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise DataSetError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            if "turns" not in rec:
-                continue  # the header line naming the document
-            turns, forms = [], []
-            for i, t in enumerate(rec["turns"], 1):
-                answerable = bool(t["answerable"])
-                golds = [(t["answer"], int(t["start"]), int(t["end"]))] if answerable else []
-                golds += [(a["answer"], int(a["start"]), int(a["end"])) for a in t.get("also", ())]
-                for a, st, e in golds:
-                    if doc.text[st:e] != a:
-                        raise DataSetError(f"{path}:{n}: turn {i}: gold span {st}-{e} does not hold {a!r}")
-                answers, spans = tuple(g[0] for g in golds), tuple((g[1], g[2]) for g in golds)
-                turns.append(
-                    EvalQuestion(f"{rec['id']}.{i}", t["question"], t["kind"], doc.doc_id, answerable, answers, spans)
-                )
-                forms.append(t.get("form", t["kind"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DataSetError(f"{path}:{n}: bad dialogue record ({exc})") from None
-        if turns:
-            out.append(Dialogue(str(rec["id"]), tuple(turns), tuple(forms)))
-    return out
-
-
-def default_dialogue_path() -> Path:
-    """The dialogue set in a source checkout's eval/ folder."""
-    return _EVAL_DIR / "dialogues.jsonl"
-
-
-def default_sets() -> list[Path]:
-    """What a bare `askdoc eval` runs: the article, its dialogues, and our informal sets."""
-    return [default_set_path(), default_dialogue_path(), *sorted(_EVAL_DIR.glob("informal-*.jsonl"))]
-
-
 def load_article_set(path: str | Path) -> tuple[EvalDoc, list[EvalQuestion]]:
-    """A JSONL set about one document: the bundled article unless its first line names a ``document``."""
+    """A JSONL question set about one document (see `set_document`)."""
+    doc = set_document(path)
+    return doc, load_jsonl(path, doc)
+
+
+def set_document(path: str | Path) -> EvalDoc:
+    """The document a JSONL set is about: the bundled article unless its first line names one."""
     from .config import DEFAULT_ARTICLE
     from .ingest import read_file
 
@@ -208,8 +157,7 @@ def load_article_set(path: str | Path) -> tuple[EvalDoc, list[EvalQuestion]]:
     if named:
         doc_path = (p.parent / named).resolve()
     d = read_file(doc_path)
-    doc = EvalDoc(d.doc_id, d.title, d.text)
-    return doc, load_dialogues(p, doc) if is_dialogue_set(p) else load_jsonl(p, doc)
+    return EvalDoc(d.doc_id, d.title, d.text)
 
 
 def load_jsonl(path: str | Path, doc: EvalDoc) -> list[EvalQuestion]:
@@ -413,71 +361,6 @@ def run_set(
     return run
 
 
-def run_dialogues(
-    name: str,
-    doc: EvalDoc,
-    dialogues: Sequence[Dialogue],
-    k: int | None = None,
-    progress: Callable[[Iterable], Iterable] | None = None,
-    **index_options: object,
-) -> EvalRun:
-    """Ask each dialogue's turns in order, each with the turns before it and askdoc's own
-    answers to them as history; each topic change is asked alone too."""
-    from dataclasses import replace
-
-    run = EvalRun(name)
-    texts = {doc.doc_id: doc.text}
-    with tempfile.TemporaryDirectory(prefix="askdoc-eval-") as tmp:
-        idx = build_indexes([doc], tmp, **index_options)[doc.doc_id]
-        for d in progress(dialogues) if progress else dialogues:
-            history: list = []
-            for q, form in zip(d.turns, d.forms):
-                started = time.perf_counter()
-                ans = idx.answer(q.question, k=k, history=history)
-                latency = (time.perf_counter() - started) * 1000
-                r = score(q, ans, doc.text, latency, texts)
-                stale = None
-                if history:
-                    prev = history[-1][1]
-                    stale = bool(ans.found and prev.found and ans.text == prev.text and not r.hit)
-                run.results.append(replace(r, form=form, resolved=ans.resolved_question, stale=stale))
-                if q.kind == "topic_change":
-                    started = time.perf_counter()
-                    alone = idx.answer(q.question, k=k)
-                    latency = (time.perf_counter() - started) * 1000
-                    run.alone.append(replace(score(q, alone, doc.text, latency, texts), kind="topic_change_alone"))
-                history.append((q.question, ans))
-    return run
-
-
-#: The conversation bar (issue 24): (what, metric, compared with, the most it may fall short).
-CONVERSATION_BAR = (
-    ("follow-up hit@1 within 0.05 of first turns", ("follow_up", "hit@1"), ("first", "hit@1"), 0.05),
-    ("topic changes no worse than alone", ("topic_change", "hit@1"), ("topic_change_alone", "hit@1"), 0.0),
-    ("stale answers at most 0.05", ("overall", "stale"), None, 0.05),
-    ("unanswerable follow-ups abstain at least 0.80", ("unanswerable", "abstention_recall"), None, 0.80),
-)
-
-
-def conversation_bar(kinds: dict[str, dict[str, float]]) -> list[tuple[str, float, float, bool]]:
-    """Each bar of a dialogue set's metrics: (what, value, limit, met)."""
-    out = []
-    for label, (kind, metric), against, limit in CONVERSATION_BAR:
-        value = kinds.get(kind, {}).get(metric)
-        if value is None:
-            continue
-        if against is not None:
-            base = kinds.get(against[0], {}).get(against[1])
-            if base is None:
-                continue
-            out.append((label, value, round(base - limit, 4), value >= base - limit - 1e-9))
-        elif metric == "stale":
-            out.append((label, value, limit, value <= limit + 1e-9))
-        else:
-            out.append((label, value, limit, value >= limit - 1e-9))
-    return out
-
-
 def build_indexes(docs: list[EvalDoc], folder: str | Path, **index_options: object) -> dict:
     """One index per document under ``folder``: a question is asked of its own article only."""
     from .index import Index
@@ -488,53 +371,3 @@ def build_indexes(docs: list[EvalDoc], folder: str | Path, **index_options: obje
         idx.add_text(d.text, doc_id=d.doc_id, title=d.title)
         indexes[d.doc_id] = idx
     return indexes
-
-
-# -- baseline gate -------------------------------------------------------------
-def regressions(
-    metrics: dict[str, dict[str, dict[str, float]]],
-    baseline: dict[str, dict[str, dict[str, float]]],
-    tolerance: float = DEFAULT_TOLERANCE,
-) -> list[str]:
-    """Every gated metric that fell more than ``tolerance`` below its baseline, or more
-    than one question's worth where a kind has few questions.
-
-    One question is noise, not a regression: the reader's int8 kernels differ between
-    CPUs (AVX2 on one machine, AVX-512 on another), and the same code gave the article's
-    paraphrase hit@1 0.529 on one and 0.588 (1 of 17 more) on the other.
-    """
-    dropped = []
-    for set_name, kinds in baseline.items():
-        for kind, figures in kinds.items():
-            now_kind = metrics.get(set_name, {}).get(kind, {})
-            for metric, base in figures.items():
-                if metric in NOT_GATED:
-                    continue
-                now = now_kind.get(metric)
-                if now is None:
-                    continue
-                over = "unanswerable" if metric in _OVER_UNANSWERABLE else "answerable"
-                count = "questions" if metric in _OVER_ALL else over
-                allowed = max(tolerance, 1.0 / now_kind[count]) if now_kind.get(count) else tolerance
-                worse = now - base if metric in LOWER_IS_BETTER else base - now
-                if worse > allowed + 1e-9:
-                    dropped.append(f"{set_name}/{kind}/{metric}: {now:.4f} (baseline {base:.4f})")
-    return dropped
-
-
-def read_baseline(path: str | Path) -> dict | None:
-    p = Path(path)
-    if not p.is_file():
-        return None
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise DataSetError(f"{p}: not a readable baseline ({exc})") from None
-
-
-def update_baseline(path: str | Path, metrics: dict) -> None:
-    """Store these sets' figures, keeping the other sets already in the file."""
-    data = read_baseline(path) or {}
-    for name, kinds in metrics.items():
-        data[name] = {kind: {k: v for k, v in m.items() if k not in NOT_GATED} for kind, m in kinds.items()}
-    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
