@@ -169,6 +169,92 @@ def test_nesting_past_the_browser_cap_is_flattened_with_every_word_kept():
     assert depth(tree.css_first("p")) <= 4  # after the divs, not inside them: their closing tags held
 
 
+
+SECRETS = ("tok-SECRET-991", "HIDDEN-42", "STYLE-7", "TEMPLATE-8", "ARIA-9", "ATTR-10", "NESTED-11")
+
+
+def _hidden_things(tag: str = "div") -> str:
+    return (
+        "<script>var t = 'The API token is tok-SECRET-991.';</script>"
+        f"<{tag} style=display:none>The hidden discount code is HIDDEN-42.</{tag}>"
+        "<style>.x { content: 'STYLE-7' }</style><template><p>TEMPLATE-8</p></template>"
+        f"<{tag} aria-hidden=true>ARIA-9</{tag}><{tag} hidden>ATTR-10<p>NESTED-11</p></{tag}>"
+    )
+
+
+def test_unclosed_paragraphs_never_let_scripts_or_hidden_text_in(tmp_path, fresh_index):
+    """600 unclosed <p>s nest no deeper than one (each ends the one before), so nothing is
+    flattened; and past the cap, a script or hidden element loses its text with its tags."""
+    page = "<html><body>" + "".join(f"<p>P{i}." for i in range(600)) + _hidden_things() + "<p>Last words.</html>"
+    (tmp_path / "paras.html").write_text(page, encoding="utf-8")
+    fresh_index.add_file(tmp_path / "paras.html")
+    text = fresh_index.document("paras").text
+    assert not [s for s in SECRETS if s in text], text[-300:]
+    assert "P0.\n\nP1." in text and "P599.\n\nLast words." in text  # still 600 paragraphs
+    ans = fresh_index.answer("What is the hidden discount code?")
+    assert "HIDDEN-42" not in ans.text and not any("HIDDEN-42" in p.text for p in ans.passages)
+    # Truly deep: 1,000 nested <div>s, <li>s or <span>s, the hidden things at the bottom.
+    from askdoc.ingest import _html_text
+
+    for tag in ("div", "li", "span"):
+        deep = f"<{tag}>" * 1000 + "Top. " + _hidden_things(tag) + " Bottom." + f"</{tag}>" * 1000 + "<p>After."
+        text, _ = _html_text(deep)
+        assert not [s for s in SECRETS if s in text] and text.split() == ["Top.", "Bottom.", "After."], (tag, text)
+
+
+def _soup(seed: int) -> str:
+    """A random page nested past the cap: unclosed and misnested tags, tables, and hidden
+    things whose text ("s...") a browser never shows."""
+    import random
+
+    rnd = random.Random(seed)
+    parts = ["<html><body>"] + [f"<{rnd.choice(['div', 'span', 'section', 'b', 'em'])}>" for _ in range(600)]
+    tags = ["div", "span", "section", "b", "i", "p", "li", "ul", "em", "article", "dd", "table", "td", "tr", "a"]
+    for k in range(1200):
+        r = rnd.random()
+        if r < 0.4 and k < 700:
+            parts.append(f"<{rnd.choice(tags)}>")
+        elif r < 0.55:
+            parts.append(f"</{rnd.choice(tags)}>")
+        elif r < 0.85:
+            parts.append(f" v{k} ")
+        else:
+            parts.append(
+                rnd.choice(
+                    [
+                        f"<script>s{k} '<div hidden>' </script>",
+                        f"<style>s{k}</style>",
+                        f"<template>s{k}<p>s{k}x</template>",
+                        f"<div hidden>s{k}<p>s{k}y</div>",
+                        f"<p aria-hidden=true>s{k}",
+                        f"<b hidden>s{k}</b>",
+                        f"<div title='a>b' style=\"display&colon;none\">s{k}</div>",
+                        f"<!-- <script> -->v{k}c",
+                        f"<li hidden>s{k}<li>v{k}l",
+                    ]
+                )
+            )
+    return "".join(parts)
+
+
+def test_flattening_never_shows_what_the_parser_hides():
+    """Against the parser's own tree of the unflattened page (1,300 deep: slow but exact), the
+    flattened page shows none of the hidden text and nothing the parser does not show."""
+    from collections import Counter
+
+    from selectolax.lexbor import LexborHTMLParser
+
+    from askdoc.ingest import _flatten_deep, _walk
+
+    for seed in range(12):
+        page = _soup(seed)
+        flat = _flatten_deep(page)
+        assert flat != page
+        shown = Counter(" ".join(_walk(LexborHTMLParser(page).body)).split())
+        got = Counter(" ".join(_walk(LexborHTMLParser(flat).body)).split())
+        assert not [w for w in got if w.startswith("s")] and not got - shown, (seed, got - shown)
+
+
 # -- one document per source ------------------------------------------------------
 
 
