@@ -169,7 +169,6 @@ def test_nesting_past_the_browser_cap_is_flattened_with_every_word_kept():
     assert depth(tree.css_first("p")) <= 4  # after the divs, not inside them: their closing tags held
 
 
-
 SECRETS = ("tok-SECRET-991", "HIDDEN-42", "STYLE-7", "TEMPLATE-8", "ARIA-9", "ATTR-10", "NESTED-11")
 
 

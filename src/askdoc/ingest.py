@@ -357,10 +357,14 @@ def _flatten_deep(html: str) -> str:
             if drop is not None:
                 emit(start, pos, True)
             continue
-        if deep and drop is None and (
-            name in _HTML_DROP
-            or (name == "header" and not stack.any_open(_HTML_CONTENT))
-            or (_MAY_HIDE.search(tag.group(3)) and _hidden_attrs(_attributes(tag.group(3))))
+        if (
+            deep
+            and drop is None
+            and (
+                name in _HTML_DROP
+                or (name == "header" and not stack.any_open(_HTML_CONTENT))
+                or (_MAY_HIDE.search(tag.group(3)) and _hidden_attrs(_attributes(tag.group(3))))
+            )
         ):
             emit(start, pos, False)
             # Only where both say so: the model ends an unclosed <p> where the parser does, but
@@ -469,6 +473,8 @@ def _attributes(text: str) -> dict[str, str | None]:
                 value = value[1:-1]
             attrs[name] = html_lib.unescape(value) if value else ""
     return attrs
+
+
 def _walk(root) -> list[str]:
     """The paragraphs under ``root``, in one pass over its nodes with an explicit
     stack: no recursion, so nesting depth costs nothing but the stack."""
