@@ -49,6 +49,52 @@ def test_damaged_index_with_user_documents_needs_rebuild(tmp_path):
     assert "sodium" in json.loads(done.stdout)["text"]
 
 
+def test_a_missing_store_is_damage_and_rebuild_restores_it(tmp_path):
+    """chroma.sqlite3 gone while the manifest lists the user's documents: not a new index.
+    Nothing is written (the manifest stays as it was), and `--rebuild` restores them."""
+    from askdoc import Index
+    from askdoc.errors import IndexDamaged
+
+    folder = tmp_path / "index"
+    doc = tmp_path / "zeta.txt"
+    doc.write_text("Zeta Notes\n\nThe zeta reactor is cooled by liquid sodium.\n", encoding="utf-8")
+    assert run_cli("index", str(doc), "--index-dir", str(folder)).returncode == 0
+    manifest = (folder / "askdoc-manifest.json").read_text()
+    (folder / "chroma.sqlite3").unlink()
+    for args in (("docs",), ("ask", "What cools the zeta reactor?")):
+        done = run_cli(*args, "--index-dir", str(folder))
+        assert done.returncode == 4 and "Traceback" not in done.stderr, done.stderr
+        assert "chroma.sqlite3 is missing" in done.stderr and "askdoc index --rebuild" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    with pytest.raises(IndexDamaged, match="lists 1 document"):
+        Index(folder)
+    assert (folder / "askdoc-manifest.json").read_text() == manifest and not (folder / "chroma.sqlite3").exists()
+    rebuilt = run_cli("index", "--rebuild", "--index-dir", str(folder))
+    assert rebuilt.returncode == 0 and "zeta" in rebuilt.stdout, rebuilt.stderr
+    assert "sodium" in Index(folder).answer("What cools the zeta reactor?").text
+    # An index that held only the bundled article still rebuilds itself.
+    env = {"ASKDOC_INDEX_DIR": str(tmp_path / "default")}
+    assert run_cli("index", env=env).returncode == 0
+    (tmp_path / "default" / "chroma.sqlite3").unlink()
+    done = run_cli("ask", "When was NAM established?", env=env)
+    assert done.returncode == 0 and "1961" in done.stdout, done.stderr
+
+
+def test_named_indexes_in_one_folder_keep_their_own_manifests(tmp_path):
+    from askdoc import Index
+    from askdoc.errors import IndexDamaged
+
+    one, two = Index(tmp_path, name="one"), Index(tmp_path, name="two")
+    one.add_text("The first vault holds gold.", doc_id="gold")
+    two.add_text("The second vault holds silver.", doc_id="silver")
+    assert json.loads((tmp_path / "askdoc-manifest-one.json").read_text()).keys() == {"gold"}
+    assert json.loads((tmp_path / "askdoc-manifest-two.json").read_text()).keys() == {"silver"}
+    assert Index(tmp_path, name="three").documents() == []  # a new name is a new index, not damage
+    (tmp_path / "askdoc-manifest-four.json").write_text('{"lost": {"title": "Lost", "source": null}}')
+    with pytest.raises(IndexDamaged, match="holds no index 'four'"):
+        Index(tmp_path, name="four")
+
+
 def test_missing_index_folder_is_rebuilt(tmp_path):
     env = {"ASKDOC_INDEX_DIR": str(tmp_path / "index")}
     assert run_cli("index", env=env).returncode == 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -33,8 +34,9 @@ from .errors import ConfigError, IndexDamaged, IndexReadOnly, StoreError, StoreU
 from .store import Store, chroma_errors
 
 #: Beside the embedded store: the documents it holds and where they came from, so
-#: that a damaged index can be rebuilt from its sources.
+#: that a damaged index can be rebuilt from its sources (the default index's; see `manifest_path`).
 MANIFEST = "askdoc-manifest.json"
+DEFAULT_NAME = "askdoc"
 LOCK_FILE = ".askdoc.lock"
 #: Beside the embedded store: rewritten by each writer once its change is in.
 STAMP_FILE = "askdoc-stamp"
@@ -96,6 +98,16 @@ class StoreHandle:
             store = self._open_embedded(create=False)
             if store is not None:
                 return store
+        # No store (or none of this index's collections in it) where the manifest says documents
+        # were: that is damage, not a new index. Creating one would rewrite the manifest on the
+        # first write, and `--rebuild` could no longer bring the documents back.
+        what = "is missing" if not (s.index_dir / "chroma.sqlite3").is_file() else f"holds no index {self.name!r}"
+        lost = lost_documents(s.index_dir, self.name, f"chroma.sqlite3 {what}")
+        if lost is not None:
+            raise IndexDamaged(
+                f"the index at {s.index_dir} is damaged ({lost}); "
+                "run `askdoc index --rebuild` to rebuild it from its documents"
+            )
         with self.writer_lock():
             return self._open_embedded(create=True)
 
@@ -194,6 +206,42 @@ class StoreHandle:
             self.store = self._store(client)
             self.origin = current
             return True
+
+
+def manifest_path(folder: Path, name: str = DEFAULT_NAME) -> Path:
+    """The manifest of index ``name`` in ``folder``: one per name, since named indexes share folders."""
+    return folder / (MANIFEST if name == DEFAULT_NAME else f"askdoc-manifest-{name}.json")
+
+
+def read_manifest(folder: Path, name: str = DEFAULT_NAME) -> dict[str, dict]:
+    """The documents the manifest lists (id -> title, source); {} when there is none.
+    Raises `ValueError` when it exists but cannot be read as one."""
+    try:
+        text = manifest_path(folder, name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{manifest_path(folder, name).name} cannot be read ({exc})") from None
+    try:
+        listed = json.loads(text)
+    except ValueError:
+        raise ValueError(f"{manifest_path(folder, name).name} is not valid JSON") from None
+    if not isinstance(listed, dict) or not all(isinstance(v, dict) for v in listed.values()):
+        raise ValueError(f"{manifest_path(folder, name).name} is not a manifest")
+    return listed
+
+
+def lost_documents(folder: Path, name: str, missing: str) -> str | None:
+    """Why index ``name``, ``missing`` from ``folder``, is damage rather than new: its manifest
+    lists documents, or exists and cannot be read; None if it held none."""
+    try:
+        listed = read_manifest(folder, name)
+    except ValueError as exc:
+        return f"{missing} and {exc}"
+    if not listed:
+        return None
+    n, manifest = len(listed), manifest_path(folder, name).name
+    return f"{missing}, but {manifest} lists {n} document{'s' * (n > 1)}"
 
 
 def read_only(folder: Path, exc: OSError | None = None) -> IndexReadOnly:

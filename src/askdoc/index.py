@@ -19,7 +19,7 @@ from .config import Settings
 from .cues import asked_role, check_question
 from .embed import Embedder
 from .errors import ConfigError, DocumentError, QuestionError, UnknownDocument
-from .folder import MANIFEST, StoreHandle, read_only
+from .folder import StoreHandle, manifest_path, read_only
 from .ingest import make_document, read_file
 from .names import Aliases
 from .read import Reader
@@ -158,7 +158,7 @@ class Index:
 
     def _write_manifest(self) -> None:
         docs = {d.doc_id: {"title": d.title, "source": d.source} for d in self.documents()}
-        path = self.settings.index_dir / MANIFEST
+        path = manifest_path(self.settings.index_dir, self._name)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(docs, indent=1), encoding="utf-8")
         tmp.replace(path)

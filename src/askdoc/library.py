@@ -3,7 +3,6 @@ its recovery from damage, and the top-level `askdoc.answer`."""
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import threading
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from .config import DEFAULT_ARTICLE, Settings
 from .errors import IndexDamaged
-from .folder import MANIFEST, forget_client
+from .folder import forget_client, read_manifest
 from .index import Index
 from .ingest import read_file, slugify
 from .records import Answer, IndexResult
@@ -34,8 +33,11 @@ def open_index(settings: Settings | None = None) -> Index:
     article_id = slugify(DEFAULT_ARTICLE.stem)
     try:
         idx = Index(settings=settings)
-    except IndexDamaged:
-        listed = set(_read_manifest(settings.index_dir))
+    except IndexDamaged as damaged:
+        try:
+            listed = set(read_manifest(settings.index_dir))
+        except ValueError:
+            raise damaged from None  # what it held is unknown: rebuilding is the user's call
         if listed - {article_id}:
             raise  # the user's own documents: rebuilding is their call
         log.warning("the index at %s was damaged; rebuilding it with the default article", settings.index_dir)
@@ -48,8 +50,8 @@ def open_index(settings: Settings | None = None) -> Index:
 
 def _read_manifest(index_dir: Path) -> dict:
     try:
-        return json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_manifest(index_dir)
+    except ValueError:
         return {}
 
 
