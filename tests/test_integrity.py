@@ -277,6 +277,52 @@ def test_files_with_one_stem_are_documents_of_their_own(tmp_path, fresh_index):
     assert idx.document("a").source == str(outer.resolve())
 
 
+def test_an_upload_is_known_by_its_file_name_and_never_replaces_another_file(tmp_path, fresh_index):
+    """Gradio hands each upload over at a new temporary path: the chat keeps it as
+    <index>/uploads/<name>, so the same name updates its document and any other file with
+    that stem (another upload, or one indexed from disk) keeps its own."""
+    import shutil
+    import uuid
+
+    from askdoc.library import rebuild
+    from askdoc.ui import ChatApp
+
+    def handed_over(name: str, text: str | bytes) -> str:
+        path = tmp_path / "gradio" / uuid.uuid4().hex / name
+        path.parent.mkdir(parents=True)
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        return str(path)
+
+    disk = tmp_path / "disk" / "notes.md"
+    disk.parent.mkdir()
+    disk.write_text("Disk Notes\n\nThe boiler is serviced every March.\n", encoding="utf-8")
+    assert fresh_index.add_file(disk) == "notes"
+    app = ChatApp(fresh_index)
+    said, _ = app.upload(handed_over("notes.md", "Gate Notes\n\nThe gate code is 4417.\n"))
+    assert said.startswith("Indexed") and "`notes-2`" in said, said
+    said, _ = app.upload(handed_over("notes.txt", "Key Notes\n\nThe spare key is under the blue pot.\n"))
+    assert said.startswith("Indexed") and "`notes-3`" in said, said
+    said, _ = app.upload(handed_over("notes.md", "Gate Notes\n\nThe gate code is 5520.\n"))
+    assert said.startswith("Re-indexed") and "`notes-2`" in said, said
+    said, _ = app.upload(handed_over("notes.md", "Gate Notes\n\nThe gate code is 5520.\n"))
+    assert said.startswith("Already indexed") and "`notes-2`" in said, said
+    said, _ = app.upload(handed_over("notes.md", b"\x00\x01binary"))  # refused: the kept copy stays
+    kept = fresh_index.settings.index_dir / "uploads" / "notes.md"
+    assert said.startswith("**Not indexed") and "5520" in kept.read_text()
+    assert sorted(d.doc_id for d in fresh_index.documents()) == ["notes", "notes-2", "notes-3"]
+    assert "5520" in fresh_index.answer("What is the gate code?").text
+    assert "March" in fresh_index.answer("When is the boiler serviced?").text
+    # The temporary files are gone; a rebuild still finds every document.
+    shutil.rmtree(tmp_path / "gradio")
+    idx, results, lost = rebuild(fresh_index.settings)
+    assert lost == [] and sorted(r.doc_id for r in results) == ["notes", "notes-2", "notes-3"]
+    assert "blue pot" in idx.answer("Where is the spare key?").text
+    # Removed in the chat, an upload's own copy goes; a file from disk stays.
+    app = ChatApp(idx)
+    assert app.remove("notes-3").startswith("Removed") and app.remove("notes").startswith("Removed")
+    assert not (idx.settings.index_dir / "uploads/notes.txt").exists() and disk.exists()
+
+
 def test_cli_keeps_one_document_per_file_and_takes_an_id(tmp_path):
     first, second = tmp_path / "my notes file.txt", tmp_path / "my_notes_file.txt"
     first.write_text("First Notes\n\nThe first lamp is red.\n", encoding="utf-8")

@@ -64,14 +64,16 @@ def rebuild(settings: Settings, paths: list[str | Path] = ()) -> tuple[Index, li
     """
     folder = settings.index_dir
     listed = _read_manifest(folder)
+    aside = folder.with_name(f"{folder.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
     if folder.exists():
-        aside = folder.with_name(f"{folder.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         shutil.move(str(folder), str(aside))
     forget_client(folder)
     idx = Index(settings=settings.with_(chroma_url=""))
     docs, lost = [], []
     for doc_id, entry in listed.items():
         source = entry.get("source")
+        if source and not Path(source).is_file():
+            _bring_back(Path(source), folder, aside)
         if source and Path(source).is_file():
             docs.append(read_file(source, doc_id=doc_id, max_bytes=settings.max_document_bytes))
         else:
@@ -80,6 +82,17 @@ def rebuild(settings: Settings, paths: list[str | Path] = ()) -> tuple[Index, li
     if paths:
         results += idx.add_documents([read_file(p, max_bytes=settings.max_document_bytes) for p in paths])
     return idx, results, lost
+
+
+def _bring_back(source: Path, folder: Path, aside: Path) -> None:
+    """A source kept inside the index folder (the chat's uploads) moved aside with it: copy it back."""
+    try:
+        moved = aside / source.relative_to(folder.resolve())
+    except ValueError:
+        return  # a file of the user's, elsewhere
+    if moved.is_file():
+        source.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(moved, source)
 
 
 def default_index() -> Index:

@@ -8,15 +8,18 @@ citation numbers, Copy, "Open the whole document" and Remove work without a page
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import html
 import os
+import shutil
 import threading
 from pathlib import Path
 
 from . import chatview
 from .config import DEFAULT_ARTICLE
-from .errors import AskdocError, ConfigError, UnknownDocument
-from .ingest import slugify
+from .errors import AskdocError, ConfigError, StoreError, UnknownDocument
+from .ingest import read_file, slugify
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -32,6 +35,8 @@ EXAMPLES = [
 NO_SOURCES = "<p class='askdoc-muted'>Ask a question; its cited passages show here.</p>"
 NO_DOCUMENT = "<p class='askdoc-muted'>“Open the whole document here” under a source shows it here.</p>"
 ASSETS = Path(__file__).resolve().parent / "data"
+#: Beside the index, each uploaded file under its own name: its identity (see `keep_upload`).
+UPLOADS = "uploads"
 
 
 def _sources(evidence: list[str]) -> str:
@@ -115,9 +120,11 @@ class ChatApp:
             progress(0.2 + 0.75 * done / total, desc=f"Embedding {name}: {total - done:,} of {total:,} sentences left")
 
         try:
-            res = self.index.add_file_result(
-                p, doc_id=slugify(Path(name).stem), progress=embedded if progress is not None else None
-            )
+            # Read (and refused, if need be) before it takes the place of an earlier upload.
+            doc = read_file(p, max_bytes=self.index.settings.max_document_bytes)
+            kept = keep_upload(self.index.settings.index_dir, p, name)
+            doc = dataclasses.replace(doc, doc_id=slugify(Path(name).stem), source=str(kept))
+            res = self.index.add_documents([doc], progress=embedded if progress is not None else None)[0]
         except AskdocError as exc:
             return f"**Not indexed:** {chatview.inert(str(exc).replace(str(p), name))}", self.choices()
         if progress is not None:
@@ -128,8 +135,11 @@ class ChatApp:
     def remove(self, doc_id: str) -> str:
         """Remove one document; returns the status message."""
         try:
-            title = self.doc(doc_id).title
+            title, source = self.doc(doc_id).title, self.doc(doc_id).source
             self.index.remove(doc_id)
+            uploads = self.index.settings.index_dir / UPLOADS
+            if source and Path(source).parent == uploads:
+                Path(source).unlink(missing_ok=True)  # the upload's own copy; a CLI file stays
         except UnknownDocument:
             return f"**Not removed:** no document `{chatview.inert(doc_id)}` in the index (already removed?)."
         except AskdocError as exc:
@@ -160,6 +170,33 @@ class ChatApp:
             return {"error": str(exc), "found": False, "text": "", "exact": "", "confidence": 0.0, "citations": [],
                     "passages": []}  # fmt: skip
         return ans.to_dict()
+
+
+def keep_upload(index_dir: Path, path: Path, name: str) -> Path:
+    """Keep an uploaded file as ``<index>/uploads/<name>`` and return that path.
+
+    Gradio hands each upload over at a new temporary path, so the path says nothing about
+    which file it is. Its name does: the chat's uploads are one folder, where a file of the
+    same name is the same file (re-uploading ``notes.md`` updates it) and any other is another
+    (``notes.txt``, or ``notes.md`` indexed from disk, gets ``notes-2``). Kept there, the
+    document's source survives the temporary file, so ``askdoc index --rebuild`` restores it.
+    """
+    from .folder import read_only
+
+    if name.strip(". ") == "":
+        name = "upload" + name  # "." or "..": never a path
+    target = index_dir / UPLOADS / name
+    tmp = target.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}.part")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)  # whole or not at all, also for two sessions uploading one name
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise read_only(index_dir, exc) from None
+        raise StoreError(f"the upload could not be kept in {target.parent} ({exc.strerror or exc})") from None
+    return target.resolve()
 
 
 def _header(app: ChatApp) -> str:
