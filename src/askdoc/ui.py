@@ -18,7 +18,8 @@ from pathlib import Path
 
 from . import chatview
 from .config import DEFAULT_ARTICLE
-from .errors import AskdocError, ConfigError, StoreError, UnknownDocument
+from .cues import MAX_QUESTION_CHARS, check_question
+from .errors import AskdocError, ConfigError, QuestionError, StoreError, UnknownDocument
 from .ingest import read_file, slugify
 
 DEFAULT_HOST = "127.0.0.1"
@@ -35,6 +36,11 @@ EXAMPLES = [
 NO_SOURCES = "<p class='askdoc-muted'>Ask a question; its cited passages show here.</p>"
 NO_DOCUMENT = "<p class='askdoc-muted'>“Open the whole document here” under a source shows it here.</p>"
 ASSETS = Path(__file__).resolve().parent / "data"
+#: Sessions whose state (the question being answered, the latest answers' passages) the
+#: server keeps, the least recently used forgotten first (Gradio's default is 10,000), and
+#: the answers per session whose passages it keeps: together they bound its memory.
+MAX_SESSIONS = 1000
+MAX_EVIDENCE = 50
 #: Beside the index, each uploaded file under its own name: its identity (see `keep_upload`).
 UPLOADS = "uploads"
 
@@ -73,10 +79,20 @@ class ChatApp:
         return f"<p class='askdoc-muted'>Examples about <i>{title}</i> (all documents):</p>"
 
     def pose(self, question: str, history: list) -> list | None:
-        """``history`` with the question shown as the last bubble; None for an empty question."""
+        """``history`` with the question shown as the last bubble (cut at the question limit);
+        None for an empty question."""
         if not (question or "").strip():
             return None
-        return [*(history or []), {"role": "user", "content": chatview.inert(question)}]
+        shown = question if len(question) <= MAX_QUESTION_CHARS else question[:MAX_QUESTION_CHARS] + "…"
+        return [*(history or []), {"role": "user", "content": chatview.inert(shown)}]
+
+    def screen(self, question: str) -> tuple[str, dict | None]:
+        """The question as the session may keep it until it is answered (normalised, at most
+        2,000 characters), or else "" and the reply that refuses it."""
+        try:
+            return check_question(question), None
+        except QuestionError as exc:
+            return "", {"role": "assistant", "content": _refusal(exc)}
 
     def ask(self, question: str, history: list, doc: str, k: float, show_all: bool, evidence: list | None = None):
         """One question: returns (history, sources HTML, evidence). An empty question changes nothing."""
@@ -96,8 +112,11 @@ class ChatApp:
             reply = chatview.reply_html(n, ans, self.doc, scope)
             evidence.append(chatview.evidence_html(n, ans, self.doc, show_all))
         except AskdocError as exc:
-            reply = f"<p class='askdoc-error'><b>Could not answer:</b> {chatview.inert(str(exc))}</p>"
+            reply = _refusal(exc)
         history.append({"role": "assistant", "content": reply})
+        if len(evidence) > MAX_EVIDENCE:
+            # The session keeps the passages of its latest answers only; older citations open nothing.
+            evidence[-MAX_EVIDENCE - 1] = ""
         return history, _sources(evidence), evidence
 
     def upload(self, path: str | None, progress=None) -> tuple[str, list[tuple[str, str]]]:
@@ -172,6 +191,10 @@ class ChatApp:
         return ans.to_dict()
 
 
+def _refusal(exc: AskdocError) -> str:
+    return f"<p class='askdoc-error'><b>Could not answer:</b> {chatview.inert(str(exc))}</p>"
+
+
 def keep_upload(index_dir: Path, path: Path, name: str) -> Path:
     """Keep an uploaded file as ``<index>/uploads/<name>`` and return that path.
 
@@ -227,7 +250,12 @@ def build(app: ChatApp):
         shown = app.pose(question, history)
         if shown is None:
             return gr.skip(), gr.skip(), "", gr.skip()
-        return shown, "", question, gr.Button(interactive=False)
+        # Only a question that may be asked reaches the session's state: Gradio keeps each
+        # session's state, and an 11 MB question kept 11 MB per session, never released.
+        kept, refused = app.screen(question)
+        if refused is not None:
+            return [*shown, refused], "", "", gr.Button(interactive=True)
+        return shown, "", kept, gr.Button(interactive=False)
 
     def respond(pending: str, history: list, doc: str, k: float, show_all: bool, evidence: list):
         if not pending:
@@ -351,5 +379,6 @@ def launch(host: str | None = None, port: int | None = None, index=None, block: 
         head=f"<script>{script}</script>",
         prevent_thread_lock=not block,
         quiet=True,
+        state_session_capacity=MAX_SESSIONS,
     )
     return demo
