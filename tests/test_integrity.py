@@ -427,12 +427,49 @@ def test_index_objects_on_one_chroma_server_see_each_others_writes(tmp_path):
 # -- internal errors become one-line messages --------------------------------------
 
 
-@pytest.mark.parametrize("k", [1.5, "3", -1, 0, True])
+@pytest.mark.parametrize("k", [1.5, "3", -1, 0, True, 10**9])
 def test_a_bad_k_is_a_clear_error(article_index, k):
     from askdoc.errors import QuestionError
 
     with pytest.raises(QuestionError, match="k must be"):
         article_index.answer("When was NAM established?", k=k)
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda idx: idx.add_text("x\udce9 y.", doc_id="s"), "DocumentEncodingError", "not valid Unicode"),
+        (lambda idx: idx.add_text("Some words here.", doc_id="t", title=5), "DocumentError", "title must be a str"),
+        (lambda idx: idx.add_text("Some words here.", doc_id=None), "DocumentError", "non-empty str"),
+        (lambda idx: idx.add_text("Some words here.", doc_id=" "), "DocumentError", "non-empty str"),
+        (lambda idx: idx.answer("When was NAM established?", doc_ids=5), "QuestionError", "doc_ids must be"),
+        (lambda idx: idx.answer("When was NAM established?", doc_ids=[5]), "QuestionError", "doc_ids must be"),
+    ],
+)
+def test_bad_arguments_to_the_python_api_are_askdoc_errors(article_index, call, error, match):
+    """Each was a raw UnicodeEncodeError, AttributeError or TypeError, or a "vector store error"."""
+    from askdoc import errors
+
+    with pytest.raises(getattr(errors, error), match=match):
+        call(article_index)
+    assert [d.doc_id for d in article_index.documents()] == ["azerbaijan-leads-nam"]  # nothing else went in
+
+
+def test_a_title_of_none_is_no_title(fresh_index):
+    fresh_index.add_text("Kiln Notes\n\nThe kiln fires at 1,200 degrees.", doc_id="kiln", title=None)
+    assert fresh_index.document("kiln").title == "Kiln Notes"
+
+
+@pytest.mark.parametrize("k", ["abc", None, 1.5, "3", True, 0])
+def test_the_answer_api_checks_k(article_index, k):
+    """/answer passed k through int(): "abc" and null were tracebacks, 1.5, "3" and true went through."""
+    from askdoc.ui import ChatApp
+
+    got = ChatApp(article_index).api_answer("When was NAM established?", k=k)
+    if k in (None, 0) and k is not True:  # the default
+        assert got.get("error") is None and "1961" in got["text"]
+    else:
+        assert got["error"].startswith("k must be a whole number") and got["text"] == ""
 
 
 def test_one_doc_id_given_as_a_string_is_one_id(article_index):

@@ -28,6 +28,8 @@ from .store import Store, StoredDocument
 
 #: Hears (sentences embedded so far, sentences to embed) while documents are indexed.
 Progress = Callable[[int, int], None]
+#: The most passages a question may ask for (Chroma overflows on a huge ``n_results``).
+MAX_K = 1000
 
 _LOADING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="askdoc-open")
 
@@ -84,7 +86,9 @@ class Index:
         """Index a string. Re-adding unchanged text does nothing."""
         if not isinstance(text, str):
             raise DocumentError(f"{doc_id}: the text must be a str, not {type(text).__name__}")
-        doc = make_document(text, doc_id=doc_id, title=title, source=source)
+        if title is not None and not isinstance(title, str):
+            raise DocumentError(f"{doc_id}: the title must be a str, not {type(title).__name__}")
+        doc = make_document(text, doc_id=doc_id, title=title or "", source=source)
         return self.add_documents([doc], given_ids=True)[0]
 
     def add_file(self, path: str | Path, doc_id: str | None = None) -> str:
@@ -358,11 +362,15 @@ class Index:
         """Passages and candidate sentences for a question (the answer stage's input)."""
         question = check_question(question)
         asked = question
-        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-            raise QuestionError(f"k must be a whole number of at least 1, not {k!r}")
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K):
+            raise QuestionError(f"k must be a whole number from 1 to {MAX_K:,}, not {k!r}")
         k = k or self.settings.top_k
         if isinstance(doc_ids, str):
             doc_ids = [doc_ids]  # one id, not a list of its characters
+        if doc_ids is not None and not (
+            isinstance(doc_ids, (list, tuple, set, frozenset)) and all(isinstance(d, str) for d in doc_ids)
+        ):
+            raise QuestionError(f"doc_ids must be a document id or a list of them, not {doc_ids!r}")
         docs = self._stored()
         for d in doc_ids or ():
             if d not in docs:

@@ -97,6 +97,16 @@ def make_document(
     text: str, doc_id: str, title: str = "", source: str | None = None, markdown: bool = False
 ) -> Document:
     """Build a `Document` from text: finds the title, author and body range."""
+    if not isinstance(doc_id, str) or not doc_id.strip():
+        raise DocumentError(f"a document id must be a non-empty str, not {doc_id!r}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # Lone surrogates: bytes that were not UTF-8, decoded with surrogateescape (say).
+        raise DocumentEncodingError(
+            f"{doc_id}: the text holds characters that are not valid Unicode (at offset {exc.start}); "
+            "decode it as UTF-8 first"
+        ) from None
     text = text.removeprefix("\ufeff")  # a byte-order mark is no part of the title or a quote
     if "\r" in text:
         text = _LONE_CR.sub("\n", text)  # old Mac line ends; same length, so offsets hold

@@ -183,8 +183,10 @@ class ChatApp:
 
     def api_answer(self, question: str, k: int = 0, doc_id: str = "") -> dict:
         """The JSON API: the contract's fields (text, found, confidence, citations, passages)."""
+        # k as JSON gave it: 0 or null is the default; anything but a whole number is refused.
+        k = None if k is None or (type(k) is int and k == 0) else k
         try:
-            ans = self.index.answer(question, k=int(k) or None, doc_ids=[doc_id] if doc_id else None)
+            ans = self.index.answer(question, k=k, doc_ids=[doc_id] if doc_id else None)
         except AskdocError as exc:
             return {"error": str(exc), "found": False, "text": "", "exact": "", "confidence": 0.0, "citations": [],
                     "passages": []}  # fmt: skip
