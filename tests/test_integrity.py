@@ -323,6 +323,25 @@ def test_an_upload_is_known_by_its_file_name_and_never_replaces_another_file(tmp
     assert not (idx.settings.index_dir / "uploads/notes.txt").exists() and disk.exists()
 
 
+def test_a_file_name_that_is_not_utf8_gets_an_id_like_any_other(tmp_path):
+    """It ended the whole batch with "vector store error (InvalidArgumentError): Invalid where clause"."""
+    import os
+
+    odd = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9 notes.txt"))  # Latin-1 bytes
+    with open(odd, "w", encoding="utf-8") as f:
+        f.write("Cafe Notes\n\nThe espresso machine is descaled on Fridays.\n")
+    plain = tmp_path / "tea.txt"
+    plain.write_text("Tea Notes\n\nThe teapot is rinsed with hot water.\n", encoding="utf-8")
+    folder = str(tmp_path / "index")
+    done = run_cli("index", odd, str(plain), "--json", "--index-dir", folder)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert sorted(r["doc_id"] for r in json.loads(done.stdout)) == ["caf-notes", "tea"]
+    again = run_cli("index", odd, "--json", "--index-dir", folder)  # the same file: its own document again
+    assert [(r["doc_id"], r["status"]) for r in json.loads(again.stdout)] == [("caf-notes", "unchanged")]
+    docs = run_cli("docs", "--index-dir", folder)
+    assert "caf\\xe9 notes.txt" in docs.stdout, docs.stdout
+
+
 def test_cli_keeps_one_document_per_file_and_takes_an_id(tmp_path):
     first, second = tmp_path / "my notes file.txt", tmp_path / "my_notes_file.txt"
     first.write_text("First Notes\n\nThe first lamp is red.\n", encoding="utf-8")

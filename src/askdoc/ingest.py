@@ -8,6 +8,7 @@ their offsets point into that text, which the index stores.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -89,8 +90,19 @@ def read_file(path: str | Path, doc_id: str | None = None, max_bytes: int | None
     if not text.strip():
         raise EmptyDocument(f"{p}: the document holds no text")
     return make_document(
-        text, doc_id=doc_id, title=title, source=str(p.resolve()), markdown=suffix in (".md", ".markdown")
+        text, doc_id=doc_id, title=title, source=source_name(p.resolve()), markdown=suffix in (".md", ".markdown")
     )
+
+
+def source_name(path: Path) -> str:
+    """``path`` as a document's source: a file name that is not UTF-8 (``caf\\xe9.txt`` in
+    Latin-1) keeps its odd bytes as ``\\xe9``, since the store takes valid Unicode only."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
 
 
 def make_document(
