@@ -95,6 +95,29 @@ def test_named_indexes_in_one_folder_keep_their_own_manifests(tmp_path):
         Index(tmp_path, name="four")
 
 
+def test_rebuild_with_an_unreadable_manifest_says_what_it_restored_and_where_the_old_index_went(tmp_path):
+    """It used to drop the user's documents silently (and add the bundled article instead)."""
+    folder = tmp_path / "index"
+    doc = tmp_path / "zeta.txt"
+    doc.write_text("Zeta Notes\n\nThe zeta reactor is cooled by liquid sodium.\n", encoding="utf-8")
+    assert run_cli("index", str(doc), "--index-dir", str(folder)).returncode == 0
+    (folder / "askdoc-manifest.json").write_text("{not json", encoding="utf-8")
+    done = run_cli("index", "--rebuild", "--json", "--index-dir", str(folder))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    asides = [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
+    assert len(asides) == 1 and str(asides[0]) in done.stderr
+    assert "askdoc-manifest.json is not valid JSON" in done.stderr and "old store's own list" in done.stderr
+    assert [r["doc_id"] for r in json.loads(done.stdout)] == ["zeta"]  # restored from the old store's list
+    # Manifest and store both unreadable: nothing can be restored, and it says so.
+    (folder / "askdoc-manifest.json").write_text("{not json", encoding="utf-8")
+    _garble(folder)
+    time.sleep(1.1)  # a new name for the folder moved aside
+    done = run_cli("index", "--rebuild", "--index-dir", str(folder))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "none of the old index's documents could be restored" in done.stderr
+    assert len([p for p in tmp_path.iterdir() if ".damaged-" in p.name]) == 2
+
+
 def test_missing_index_folder_is_rebuilt(tmp_path):
     env = {"ASKDOC_INDEX_DIR": str(tmp_path / "index")}
     assert run_cli("index", env=env).returncode == 0

@@ -49,9 +49,29 @@ def test_a_trailing_list_of_posts_is_still_dropped(article_text):
     body = doc.text[doc.body_start : doc.body_end]
     assert body.endswith("Institute of Peace and Diplomatic Studies).")
     assert (doc.body_start, doc.body_end) == (0, 6949)  # the range the answer-quality baseline was measured on
-    # Furniture at the end of a Markdown page goes too, whatever its heading looks like.
+    # Furniture at the end of a web page goes too, whatever its heading looks like.
     page = REPORT + "\n## Related posts\n\n- [Annual report](/annual)\n- [Spring results](/spring)\n\nShare\n"
-    assert make_document(page, doc_id="page", markdown=True).body_end == len(REPORT.rstrip())
+    assert make_document(page, doc_id="page").body_end == len(REPORT.rstrip())
+
+
+def test_furniture_rules_apply_to_web_pages_only(tmp_path, fresh_index):
+    """A Markdown note's "## Comments" and "Tags:" sections are its own (they were cut as a
+    web page's furniture); an HTML page's share list still goes, and the chat says so."""
+    from askdoc.ui import ChatApp
+
+    note = (
+        REPORT + "\n## Comments\n\n- Owner: Ingrid Halvorsen\n- Reviewed: 2026-03-02\n\n"
+        "Tags:\n\nregion: north\nstatus: final\n"
+    )
+    (tmp_path / "report.md").write_text(note, encoding="utf-8")
+    res = fresh_index.add_file_result(tmp_path / "report.md")
+    doc = fresh_index.document("report")
+    assert res.furniture_chars == 0 and doc.text[doc.body_start : doc.body_end].endswith("status: final")
+    assert "Ingrid Halvorsen" in fresh_index.answer("Who is the owner?").text
+    page = "<html><body><p>" + REPORT.replace("\n\n", "</p><p>") + "</p><h3>Share this</h3><p>Twitter</p></body></html>"
+    (tmp_path / "report.html").write_text(page, encoding="utf-8")
+    said, _ = ChatApp(fresh_index).upload(str(tmp_path / "report.html"))
+    assert "chars of page furniture at its end skipped" in said, said
 
 
 def test_indexing_says_how_much_furniture_it_set_aside(fresh_index, tmp_path):
@@ -314,7 +334,7 @@ def test_an_upload_is_known_by_its_file_name_and_never_replaces_another_file(tmp
     assert "March" in fresh_index.answer("When is the boiler serviced?").text
     # The temporary files are gone; a rebuild still finds every document.
     shutil.rmtree(tmp_path / "gradio")
-    idx, results, lost = rebuild(fresh_index.settings)
+    idx, results, lost, _, _ = rebuild(fresh_index.settings)
     assert lost == [] and sorted(r.doc_id for r in results) == ["notes", "notes-2", "notes-3"]
     assert "blue pot" in idx.answer("Where is the spare key?").text
     # Removed in the chat, an upload's own copy goes; a file from disk stays.

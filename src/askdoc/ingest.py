@@ -89,8 +89,16 @@ def read_file(path: str | Path, doc_id: str | None = None, max_bytes: int | None
             title = ""
     if not text.strip():
         raise EmptyDocument(f"{p}: the document holds no text")
+    markdown = suffix in (".md", ".markdown")
     return make_document(
-        text, doc_id=doc_id, title=title, source=source_name(p.resolve()), markdown=suffix in (".md", ".markdown")
+        text,
+        doc_id=doc_id,
+        title=title,
+        source=source_name(p.resolve()),
+        markdown=markdown,
+        # Page furniture is a web page's: HTML, or text saved from one. A Markdown note or a
+        # PDF ending in "## Comments" and "- Owner: ..." lines ends in its own content.
+        web=not markdown and suffix != ".pdf",
     )
 
 
@@ -106,9 +114,10 @@ def source_name(path: Path) -> str:
 
 
 def make_document(
-    text: str, doc_id: str, title: str = "", source: str | None = None, markdown: bool = False
+    text: str, doc_id: str, title: str = "", source: str | None = None, markdown: bool = False, web: bool = True
 ) -> Document:
-    """Build a `Document` from text: finds the title, author and body range."""
+    """Build a `Document` from text: finds the title, author and body range (where trailing
+    page furniture starts, for ``web`` text only)."""
     if not isinstance(doc_id, str) or not doc_id.strip():
         raise DocumentError(f"a document id must be a non-empty str, not {doc_id!r}")
     try:
@@ -133,7 +142,7 @@ def make_document(
     author_match = _AUTHOR.search(text[skip : skip + 2000])
     author = meta.get("author", "") or (author_match.group("name").strip() if author_match else "")
     body_start = len(text) - len(text[skip:].lstrip())
-    body_end = _body_end(text)
+    body_end = _body_end(text) if web else len(text.rstrip())
     return Document(
         doc_id=doc_id,
         text=text,
@@ -585,13 +594,24 @@ def _pdf_text(data: bytes, path: Path) -> tuple[str, str]:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    except LimitReachedError:
+        # pypdf stops inflating a stream at 75 MB: a few KB that would become gigabytes.
+        raise UnsupportedDocument(
+            f"{path}: refused: a stream in it decompresses past 75 MB (a compression bomb?)"
+        ) from None
+    except DependencyError:
+        raise UnsupportedDocument(
+            f"{path}: the PDF is encrypted with AES, which needs the 'cryptography' package (pip install cryptography)"
+        ) from None
+    except FileNotDecryptedError:
+        raise UnsupportedDocument(f"{path}: the PDF is password-protected; save a copy without the password") from None
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise UnsupportedDocument(f"{path}: not a readable PDF ({exc})") from None
     text = "\n\n".join(p for p in pages if p)
     if not text.strip():

@@ -149,7 +149,9 @@ class ChatApp:
         if progress is not None:
             progress(1.0, desc="Done")
         verb = {"added": "Indexed", "updated": "Re-indexed", "unchanged": "Already indexed"}[res.status]
-        return f"{verb} **{chatview.inert(res.title)}** ({res.chunks} chunks) as `{res.doc_id}`.", self.choices()
+        skipped = f"; {res.furniture_chars:,} chars of page furniture at its end skipped" if res.furniture_chars else ""
+        said = f"{verb} **{chatview.inert(res.title)}** ({res.chunks} chunks) as `{res.doc_id}`{skipped}."
+        return said, self.choices()
 
     def remove(self, doc_id: str) -> str:
         """Remove one document; returns the status message."""
