@@ -222,6 +222,40 @@ def test_chroma_server_that_goes_away_fails_fast_and_recovers(tmp_path):
         assert ans.found and "Ilham Aliyev" in ans.text
 
 
+def test_a_frozen_chroma_server_is_reported_within_the_timeout(tmp_path):
+    """A server stopped with SIGSTOP still accepts connections but never answers: `askdoc docs`
+    hung past 90 s and a held Index for 150 s. ASKDOC_CHROMA_TIMEOUT now bounds every call."""
+    from askdoc import Index, StoreUnavailable
+    from askdoc.folder import REPLY_WAIT
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [_chroma_exe(), "run", "--path", str(tmp_path / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    with serving(cmd, f"{url}/api/v2/heartbeat", tmp_path / "chroma.log", timeout=60) as server:
+        idx = Index(chroma_url=url, name="frozen", chroma_timeout=1.0)
+        idx.add_text("Zeta Notes\n\nThe zeta reactor is cooled by liquid sodium.", doc_id="zeta")
+        assert "sodium" in idx.answer("What cools the zeta reactor?").text
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                idx.answer("What cools the zeta reactor?")
+            assert time.monotonic() - started < 2 * REPLY_WAIT * 1.0 + 5
+            started = time.monotonic()
+            done = run_cli("docs", "--chroma-url", url, env={"ASKDOC_CHROMA_TIMEOUT": "1"}, timeout=60)
+            assert done.returncode == 4 and "unreachable" in done.stderr, done.stderr
+            assert time.monotonic() - started < 30  # the process's start included
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        assert "sodium" in idx.answer("What cools the zeta reactor?").text  # and it carries on
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "0", "inf"])
+def test_a_bad_chroma_timeout_is_a_clear_error(value):
+    done = run_cli("docs", env={"ASKDOC_CHROMA_TIMEOUT": value})
+    assert done.returncode == 2 and "ASKDOC_CHROMA_TIMEOUT must be" in done.stderr and "Traceback" not in done.stderr
+
+
 HOLD_LOCK = textwrap.dedent(
     """
     import sys, time

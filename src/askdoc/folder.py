@@ -291,12 +291,16 @@ def open_client(index_dir: Path, chroma_url: str = "", timeout: float = 5.0):
 
         if chroma_url:
             host, port, ssl = parse_chroma_url(chroma_url)
-            # Fail fast with a clear message instead of waiting on a dead port.
+            # Fail fast with a clear message instead of waiting on a dead port, or on a server
+            # that accepts connections but never answers (frozen: the kernel still accepts).
             try:
                 socket.create_connection((host, port), timeout=timeout).close()
+                _heartbeat(chroma_url, timeout)
             except OSError as exc:
                 raise StoreUnavailable(f"Chroma server at {chroma_url} is unreachable: {exc}") from None
-            return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_settings())
+            client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_settings())
+            _bound_calls(client, timeout)
+            return client
         from chromadb.api.client import SharedSystemClient
 
         index_dir.mkdir(parents=True, exist_ok=True)
@@ -306,6 +310,27 @@ def open_client(index_dir: Path, chroma_url: str = "", timeout: float = 5.0):
             if key not in SharedSystemClient._identifier_to_system:
                 _opened[key] = _opened.get(key, 0) + 1
             return chromadb.PersistentClient(path=key, settings=_settings())
+
+
+#: A call to a Chroma server may wait this many times the timeout for its reply: a large write
+#: takes a while, a frozen server never answers.
+REPLY_WAIT = 6
+
+
+def _heartbeat(url: str, timeout: float) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url.rstrip('/')}/api/v2/heartbeat", timeout=timeout) as resp:
+        resp.read()
+
+
+def _bound_calls(client, timeout: float) -> None:
+    """Bound every call of ``client``: Chroma's HTTP client waits forever (httpx timeout=None)."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(REPLY_WAIT * timeout, connect=timeout, pool=timeout)
 
 
 def _folder_key(index_dir: Path) -> str:
