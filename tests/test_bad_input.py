@@ -91,6 +91,19 @@ def test_a_compression_bomb_is_refused_and_the_rest_of_the_batch_goes_in(tmp_pat
     assert "memo" in done.stdout
 
 
+def test_front_matter_alone_is_refused(tmp_path):
+    """It was indexed as "-1 chars"."""
+    only = tmp_path / "only-meta.md"
+    only.write_text("---\ntitle: Only Meta\nauthor: Ana Silva\n---\n", encoding="utf-8")
+    done = run_cli("index", str(only), "--index-dir", str(tmp_path / "index"))
+    assert done.returncode == 3 and "no text besides its front matter" in done.stderr and "-1" not in done.stdout
+
+
+def test_an_apple_gpu_on_a_machine_without_one_is_a_clear_error(tmp_path):
+    done = run_cli("ask", "When was NAM established?", "--index-dir", str(tmp_path), env={"ASKDOC_DEVICE": "mps"})
+    assert done.returncode == 2 and "no Apple GPU" in done.stderr and "internal error" not in done.stderr
+
+
 def test_upload_names_cannot_traverse_paths(tmp_path, fresh_index):
     from askdoc.ui import ChatApp
 

@@ -143,6 +143,9 @@ def make_document(
     author = meta.get("author", "") or (author_match.group("name").strip() if author_match else "")
     body_start = len(text) - len(text[skip:].lstrip())
     body_end = _body_end(text) if web else len(text.rstrip())
+    if not any(ch.isalnum() for ch in text[body_start:body_end]):
+        # Front matter and nothing else: indexed, it was "-1 chars" that no question could reach.
+        raise EmptyDocument(f"{doc_id}: the document holds no text besides its front matter")
     return Document(
         doc_id=doc_id,
         text=text,
