@@ -63,6 +63,47 @@ def test_documents_that_cannot_be_indexed(tmp_path, fresh_index):
     assert "lighthouse" in fresh_index.answer("Where does the keeper live?").text
 
 
+def _bomb_pdf() -> bytes:
+    """A 78 KB PDF whose one content stream inflates to 80 MB."""
+    import zlib
+
+    data = zlib.compress(b"BT /F1 12 Tf 72 720 Td (Boom) Tj ET\n" + b" " * 80_000_000, 9)
+    pdf = _pdf_bytes(["placeholder"])
+    head, _, rest = pdf.partition(b"4 0 obj\n")
+    body, _, tail = rest.partition(b"\nendobj\n")
+    stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(data), data)
+    objs = head + b"4 0 obj\n" + stream + b"\nendobj\n" + tail.split(b"xref\n")[0]
+    # The cross-reference table, anew: the offsets after the stream moved.
+    offsets = [objs.index(b"%d 0 obj\n" % n) for n in range(1, 6)]
+    xref = b"xref\n0 6\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return objs + xref + b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % len(objs)
+
+
+def test_a_compression_bomb_is_refused_and_the_rest_of_the_batch_goes_in(tmp_path):
+    """It ended the whole `askdoc index` batch with "internal error: LimitReachedError"."""
+    bomb, good = tmp_path / "bomb.pdf", tmp_path / "memo.txt"
+    bomb.write_bytes(_bomb_pdf())
+    good.write_text("Memo\n\nThe budget for the bridge is 40 million dollars.\n", encoding="utf-8")
+    done = run_cli("index", str(bomb), str(good), "--index-dir", str(tmp_path / "index"))
+    assert done.returncode == 3 and "Traceback" not in done.stderr and "internal error" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "bomb.pdf: refused" in errors[0] and "compression bomb" in errors[0]
+    assert "memo" in done.stdout
+
+
+def test_front_matter_alone_is_refused(tmp_path):
+    """It was indexed as "-1 chars"."""
+    only = tmp_path / "only-meta.md"
+    only.write_text("---\ntitle: Only Meta\nauthor: Ana Silva\n---\n", encoding="utf-8")
+    done = run_cli("index", str(only), "--index-dir", str(tmp_path / "index"))
+    assert done.returncode == 3 and "no text besides its front matter" in done.stderr and "-1" not in done.stdout
+
+
+def test_an_apple_gpu_on_a_machine_without_one_is_a_clear_error(tmp_path):
+    done = run_cli("ask", "When was NAM established?", "--index-dir", str(tmp_path), env={"ASKDOC_DEVICE": "mps"})
+    assert done.returncode == 2 and "no Apple GPU" in done.stderr and "internal error" not in done.stderr
+
+
 def test_upload_names_cannot_traverse_paths(tmp_path, fresh_index):
     from askdoc.ui import ChatApp
 

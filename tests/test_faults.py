@@ -49,6 +49,75 @@ def test_damaged_index_with_user_documents_needs_rebuild(tmp_path):
     assert "sodium" in json.loads(done.stdout)["text"]
 
 
+def test_a_missing_store_is_damage_and_rebuild_restores_it(tmp_path):
+    """chroma.sqlite3 gone while the manifest lists the user's documents: not a new index.
+    Nothing is written (the manifest stays as it was), and `--rebuild` restores them."""
+    from askdoc import Index
+    from askdoc.errors import IndexDamaged
+
+    folder = tmp_path / "index"
+    doc = tmp_path / "zeta.txt"
+    doc.write_text("Zeta Notes\n\nThe zeta reactor is cooled by liquid sodium.\n", encoding="utf-8")
+    assert run_cli("index", str(doc), "--index-dir", str(folder)).returncode == 0
+    manifest = (folder / "askdoc-manifest.json").read_text()
+    (folder / "chroma.sqlite3").unlink()
+    for args in (("docs",), ("ask", "What cools the zeta reactor?")):
+        done = run_cli(*args, "--index-dir", str(folder))
+        assert done.returncode == 4 and "Traceback" not in done.stderr, done.stderr
+        assert "chroma.sqlite3 is missing" in done.stderr and "askdoc index --rebuild" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    with pytest.raises(IndexDamaged, match="lists 1 document"):
+        Index(folder)
+    assert (folder / "askdoc-manifest.json").read_text() == manifest and not (folder / "chroma.sqlite3").exists()
+    rebuilt = run_cli("index", "--rebuild", "--index-dir", str(folder))
+    assert rebuilt.returncode == 0 and "zeta" in rebuilt.stdout, rebuilt.stderr
+    assert "sodium" in Index(folder).answer("What cools the zeta reactor?").text
+    # An index that held only the bundled article still rebuilds itself.
+    env = {"ASKDOC_INDEX_DIR": str(tmp_path / "default")}
+    assert run_cli("index", env=env).returncode == 0
+    (tmp_path / "default" / "chroma.sqlite3").unlink()
+    done = run_cli("ask", "When was NAM established?", env=env)
+    assert done.returncode == 0 and "1961" in done.stdout, done.stderr
+
+
+def test_named_indexes_in_one_folder_keep_their_own_manifests(tmp_path):
+    from askdoc import Index
+    from askdoc.errors import IndexDamaged
+
+    one, two = Index(tmp_path, name="one"), Index(tmp_path, name="two")
+    one.add_text("The first vault holds gold.", doc_id="gold")
+    two.add_text("The second vault holds silver.", doc_id="silver")
+    assert json.loads((tmp_path / "askdoc-manifest-one.json").read_text()).keys() == {"gold"}
+    assert json.loads((tmp_path / "askdoc-manifest-two.json").read_text()).keys() == {"silver"}
+    assert Index(tmp_path, name="three").documents() == []  # a new name is a new index, not damage
+    (tmp_path / "askdoc-manifest-four.json").write_text('{"lost": {"title": "Lost", "source": null}}')
+    with pytest.raises(IndexDamaged, match="holds no index 'four'"):
+        Index(tmp_path, name="four")
+
+
+def test_rebuild_with_an_unreadable_manifest_says_what_it_restored_and_where_the_old_index_went(tmp_path):
+    """It used to drop the user's documents silently (and add the bundled article instead)."""
+    folder = tmp_path / "index"
+    doc = tmp_path / "zeta.txt"
+    doc.write_text("Zeta Notes\n\nThe zeta reactor is cooled by liquid sodium.\n", encoding="utf-8")
+    assert run_cli("index", str(doc), "--index-dir", str(folder)).returncode == 0
+    (folder / "askdoc-manifest.json").write_text("{not json", encoding="utf-8")
+    done = run_cli("index", "--rebuild", "--json", "--index-dir", str(folder))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    asides = [p for p in tmp_path.iterdir() if ".damaged-" in p.name]
+    assert len(asides) == 1 and str(asides[0]) in done.stderr
+    assert "askdoc-manifest.json is not valid JSON" in done.stderr and "old store's own list" in done.stderr
+    assert [r["doc_id"] for r in json.loads(done.stdout)] == ["zeta"]  # restored from the old store's list
+    # Manifest and store both unreadable: nothing can be restored, and it says so.
+    (folder / "askdoc-manifest.json").write_text("{not json", encoding="utf-8")
+    _garble(folder)
+    time.sleep(1.1)  # a new name for the folder moved aside
+    done = run_cli("index", "--rebuild", "--index-dir", str(folder))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "none of the old index's documents could be restored" in done.stderr
+    assert len([p for p in tmp_path.iterdir() if ".damaged-" in p.name]) == 2
+
+
 def test_missing_index_folder_is_rebuilt(tmp_path):
     env = {"ASKDOC_INDEX_DIR": str(tmp_path / "index")}
     assert run_cli("index", env=env).returncode == 0
@@ -151,6 +220,40 @@ def test_chroma_server_that_goes_away_fails_fast_and_recovers(tmp_path):
     with serving(cmd, f"{url}/api/v2/heartbeat", tmp_path / "second.log", timeout=60):
         ans = idx.answer("Who is the chairman of NAM?")
         assert ans.found and "Ilham Aliyev" in ans.text
+
+
+def test_a_frozen_chroma_server_is_reported_within_the_timeout(tmp_path):
+    """A server stopped with SIGSTOP still accepts connections but never answers: `askdoc docs`
+    hung past 90 s and a held Index for 150 s. ASKDOC_CHROMA_TIMEOUT now bounds every call."""
+    from askdoc import Index, StoreUnavailable
+    from askdoc.folder import REPLY_WAIT
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [_chroma_exe(), "run", "--path", str(tmp_path / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    with serving(cmd, f"{url}/api/v2/heartbeat", tmp_path / "chroma.log", timeout=60) as server:
+        idx = Index(chroma_url=url, name="frozen", chroma_timeout=1.0)
+        idx.add_text("Zeta Notes\n\nThe zeta reactor is cooled by liquid sodium.", doc_id="zeta")
+        assert "sodium" in idx.answer("What cools the zeta reactor?").text
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                idx.answer("What cools the zeta reactor?")
+            assert time.monotonic() - started < 2 * REPLY_WAIT * 1.0 + 5
+            started = time.monotonic()
+            done = run_cli("docs", "--chroma-url", url, env={"ASKDOC_CHROMA_TIMEOUT": "1"}, timeout=60)
+            assert done.returncode == 4 and "unreachable" in done.stderr, done.stderr
+            assert time.monotonic() - started < 30  # the process's start included
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        assert "sodium" in idx.answer("What cools the zeta reactor?").text  # and it carries on
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "0", "inf"])
+def test_a_bad_chroma_timeout_is_a_clear_error(value):
+    done = run_cli("docs", env={"ASKDOC_CHROMA_TIMEOUT": value})
+    assert done.returncode == 2 and "ASKDOC_CHROMA_TIMEOUT must be" in done.stderr and "Traceback" not in done.stderr
 
 
 HOLD_LOCK = textwrap.dedent(

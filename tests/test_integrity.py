@@ -49,9 +49,29 @@ def test_a_trailing_list_of_posts_is_still_dropped(article_text):
     body = doc.text[doc.body_start : doc.body_end]
     assert body.endswith("Institute of Peace and Diplomatic Studies).")
     assert (doc.body_start, doc.body_end) == (0, 6949)  # the range the answer-quality baseline was measured on
-    # Furniture at the end of a Markdown page goes too, whatever its heading looks like.
+    # Furniture at the end of a web page goes too, whatever its heading looks like.
     page = REPORT + "\n## Related posts\n\n- [Annual report](/annual)\n- [Spring results](/spring)\n\nShare\n"
-    assert make_document(page, doc_id="page", markdown=True).body_end == len(REPORT.rstrip())
+    assert make_document(page, doc_id="page").body_end == len(REPORT.rstrip())
+
+
+def test_furniture_rules_apply_to_web_pages_only(tmp_path, fresh_index):
+    """A Markdown note's "## Comments" and "Tags:" sections are its own (they were cut as a
+    web page's furniture); an HTML page's share list still goes, and the chat says so."""
+    from askdoc.ui import ChatApp
+
+    note = (
+        REPORT + "\n## Comments\n\n- Owner: Ingrid Halvorsen\n- Reviewed: 2026-03-02\n\n"
+        "Tags:\n\nregion: north\nstatus: final\n"
+    )
+    (tmp_path / "report.md").write_text(note, encoding="utf-8")
+    res = fresh_index.add_file_result(tmp_path / "report.md")
+    doc = fresh_index.document("report")
+    assert res.furniture_chars == 0 and doc.text[doc.body_start : doc.body_end].endswith("status: final")
+    assert "Ingrid Halvorsen" in fresh_index.answer("Who is the owner?").text
+    page = "<html><body><p>" + REPORT.replace("\n\n", "</p><p>") + "</p><h3>Share this</h3><p>Twitter</p></body></html>"
+    (tmp_path / "report.html").write_text(page, encoding="utf-8")
+    said, _ = ChatApp(fresh_index).upload(str(tmp_path / "report.html"))
+    assert "chars of page furniture at its end skipped" in said, said
 
 
 def test_indexing_says_how_much_furniture_it_set_aside(fresh_index, tmp_path):
@@ -169,6 +189,91 @@ def test_nesting_past_the_browser_cap_is_flattened_with_every_word_kept():
     assert depth(tree.css_first("p")) <= 4  # after the divs, not inside them: their closing tags held
 
 
+SECRETS = ("tok-SECRET-991", "HIDDEN-42", "STYLE-7", "TEMPLATE-8", "ARIA-9", "ATTR-10", "NESTED-11")
+
+
+def _hidden_things(tag: str = "div") -> str:
+    return (
+        "<script>var t = 'The API token is tok-SECRET-991.';</script>"
+        f"<{tag} style=display:none>The hidden discount code is HIDDEN-42.</{tag}>"
+        "<style>.x { content: 'STYLE-7' }</style><template><p>TEMPLATE-8</p></template>"
+        f"<{tag} aria-hidden=true>ARIA-9</{tag}><{tag} hidden>ATTR-10<p>NESTED-11</p></{tag}>"
+    )
+
+
+def test_unclosed_paragraphs_never_let_scripts_or_hidden_text_in(tmp_path, fresh_index):
+    """600 unclosed <p>s nest no deeper than one (each ends the one before), so nothing is
+    flattened; and past the cap, a script or hidden element loses its text with its tags."""
+    page = "<html><body>" + "".join(f"<p>P{i}." for i in range(600)) + _hidden_things() + "<p>Last words.</html>"
+    (tmp_path / "paras.html").write_text(page, encoding="utf-8")
+    fresh_index.add_file(tmp_path / "paras.html")
+    text = fresh_index.document("paras").text
+    assert not [s for s in SECRETS if s in text], text[-300:]
+    assert "P0.\n\nP1." in text and "P599.\n\nLast words." in text  # still 600 paragraphs
+    ans = fresh_index.answer("What is the hidden discount code?")
+    assert "HIDDEN-42" not in ans.text and not any("HIDDEN-42" in p.text for p in ans.passages)
+    # Truly deep: 1,000 nested <div>s, <li>s or <span>s, the hidden things at the bottom.
+    from askdoc.ingest import _html_text
+
+    for tag in ("div", "li", "span"):
+        deep = f"<{tag}>" * 1000 + "Top. " + _hidden_things(tag) + " Bottom." + f"</{tag}>" * 1000 + "<p>After."
+        text, _ = _html_text(deep)
+        assert not [s for s in SECRETS if s in text] and text.split() == ["Top.", "Bottom.", "After."], (tag, text)
+
+
+def _soup(seed: int) -> str:
+    """A random page nested past the cap: unclosed and misnested tags, tables, and hidden
+    things whose text ("s...") a browser never shows."""
+    import random
+
+    rnd = random.Random(seed)
+    parts = ["<html><body>"] + [f"<{rnd.choice(['div', 'span', 'section', 'b', 'em'])}>" for _ in range(600)]
+    tags = ["div", "span", "section", "b", "i", "p", "li", "ul", "em", "article", "dd", "table", "td", "tr", "a"]
+    for k in range(1200):
+        r = rnd.random()
+        if r < 0.4 and k < 700:
+            parts.append(f"<{rnd.choice(tags)}>")
+        elif r < 0.55:
+            parts.append(f"</{rnd.choice(tags)}>")
+        elif r < 0.85:
+            parts.append(f" v{k} ")
+        else:
+            parts.append(
+                rnd.choice(
+                    [
+                        f"<script>s{k} '<div hidden>' </script>",
+                        f"<style>s{k}</style>",
+                        f"<template>s{k}<p>s{k}x</template>",
+                        f"<div hidden>s{k}<p>s{k}y</div>",
+                        f"<p aria-hidden=true>s{k}",
+                        f"<b hidden>s{k}</b>",
+                        f"<div title='a>b' style=\"display&colon;none\">s{k}</div>",
+                        f"<!-- <script> -->v{k}c",
+                        f"<li hidden>s{k}<li>v{k}l",
+                    ]
+                )
+            )
+    return "".join(parts)
+
+
+def test_flattening_never_shows_what_the_parser_hides():
+    """Against the parser's own tree of the unflattened page (1,300 deep: slow but exact), the
+    flattened page shows none of the hidden text and nothing the parser does not show."""
+    from collections import Counter
+
+    from selectolax.lexbor import LexborHTMLParser
+
+    from askdoc.ingest import _flatten_deep, _walk
+
+    for seed in range(12):
+        page = _soup(seed)
+        flat = _flatten_deep(page)
+        assert flat != page
+        shown = Counter(" ".join(_walk(LexborHTMLParser(page).body)).split())
+        got = Counter(" ".join(_walk(LexborHTMLParser(flat).body)).split())
+        assert not [w for w in got if w.startswith("s")] and not got - shown, (seed, got - shown)
+
+
 # -- one document per source ------------------------------------------------------
 
 
@@ -190,6 +295,71 @@ def test_files_with_one_stem_are_documents_of_their_own(tmp_path, fresh_index):
     # An id given on purpose still replaces what it names.
     assert idx.add_file_result(outer, doc_id="a").status == "updated"
     assert idx.document("a").source == str(outer.resolve())
+
+
+def test_an_upload_is_known_by_its_file_name_and_never_replaces_another_file(tmp_path, fresh_index):
+    """Gradio hands each upload over at a new temporary path: the chat keeps it as
+    <index>/uploads/<name>, so the same name updates its document and any other file with
+    that stem (another upload, or one indexed from disk) keeps its own."""
+    import shutil
+    import uuid
+
+    from askdoc.library import rebuild
+    from askdoc.ui import ChatApp
+
+    def handed_over(name: str, text: str | bytes) -> str:
+        path = tmp_path / "gradio" / uuid.uuid4().hex / name
+        path.parent.mkdir(parents=True)
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        return str(path)
+
+    disk = tmp_path / "disk" / "notes.md"
+    disk.parent.mkdir()
+    disk.write_text("Disk Notes\n\nThe boiler is serviced every March.\n", encoding="utf-8")
+    assert fresh_index.add_file(disk) == "notes"
+    app = ChatApp(fresh_index)
+    said, _ = app.upload(handed_over("notes.md", "Gate Notes\n\nThe gate code is 4417.\n"))
+    assert said.startswith("Indexed") and "`notes-2`" in said, said
+    said, _ = app.upload(handed_over("notes.txt", "Key Notes\n\nThe spare key is under the blue pot.\n"))
+    assert said.startswith("Indexed") and "`notes-3`" in said, said
+    said, _ = app.upload(handed_over("notes.md", "Gate Notes\n\nThe gate code is 5520.\n"))
+    assert said.startswith("Re-indexed") and "`notes-2`" in said, said
+    said, _ = app.upload(handed_over("notes.md", "Gate Notes\n\nThe gate code is 5520.\n"))
+    assert said.startswith("Already indexed") and "`notes-2`" in said, said
+    said, _ = app.upload(handed_over("notes.md", b"\x00\x01binary"))  # refused: the kept copy stays
+    kept = fresh_index.settings.index_dir / "uploads" / "notes.md"
+    assert said.startswith("**Not indexed") and "5520" in kept.read_text()
+    assert sorted(d.doc_id for d in fresh_index.documents()) == ["notes", "notes-2", "notes-3"]
+    assert "5520" in fresh_index.answer("What is the gate code?").text
+    assert "March" in fresh_index.answer("When is the boiler serviced?").text
+    # The temporary files are gone; a rebuild still finds every document.
+    shutil.rmtree(tmp_path / "gradio")
+    idx, results, lost, _, _ = rebuild(fresh_index.settings)
+    assert lost == [] and sorted(r.doc_id for r in results) == ["notes", "notes-2", "notes-3"]
+    assert "blue pot" in idx.answer("Where is the spare key?").text
+    # Removed in the chat, an upload's own copy goes; a file from disk stays.
+    app = ChatApp(idx)
+    assert app.remove("notes-3").startswith("Removed") and app.remove("notes").startswith("Removed")
+    assert not (idx.settings.index_dir / "uploads/notes.txt").exists() and disk.exists()
+
+
+def test_a_file_name_that_is_not_utf8_gets_an_id_like_any_other(tmp_path):
+    """It ended the whole batch with "vector store error (InvalidArgumentError): Invalid where clause"."""
+    import os
+
+    odd = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9 notes.txt"))  # Latin-1 bytes
+    with open(odd, "w", encoding="utf-8") as f:
+        f.write("Cafe Notes\n\nThe espresso machine is descaled on Fridays.\n")
+    plain = tmp_path / "tea.txt"
+    plain.write_text("Tea Notes\n\nThe teapot is rinsed with hot water.\n", encoding="utf-8")
+    folder = str(tmp_path / "index")
+    done = run_cli("index", odd, str(plain), "--json", "--index-dir", folder)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert sorted(r["doc_id"] for r in json.loads(done.stdout)) == ["caf-notes", "tea"]
+    again = run_cli("index", odd, "--json", "--index-dir", folder)  # the same file: its own document again
+    assert [(r["doc_id"], r["status"]) for r in json.loads(again.stdout)] == [("caf-notes", "unchanged")]
+    docs = run_cli("docs", "--index-dir", folder)
+    assert "caf\\xe9 notes.txt" in docs.stdout, docs.stdout
 
 
 def test_cli_keeps_one_document_per_file_and_takes_an_id(tmp_path):
@@ -296,12 +466,49 @@ def test_index_objects_on_one_chroma_server_see_each_others_writes(tmp_path):
 # -- internal errors become one-line messages --------------------------------------
 
 
-@pytest.mark.parametrize("k", [1.5, "3", -1, 0, True])
+@pytest.mark.parametrize("k", [1.5, "3", -1, 0, True, 10**9])
 def test_a_bad_k_is_a_clear_error(article_index, k):
     from askdoc.errors import QuestionError
 
     with pytest.raises(QuestionError, match="k must be"):
         article_index.answer("When was NAM established?", k=k)
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda idx: idx.add_text("x\udce9 y.", doc_id="s"), "DocumentEncodingError", "not valid Unicode"),
+        (lambda idx: idx.add_text("Some words here.", doc_id="t", title=5), "DocumentError", "title must be a str"),
+        (lambda idx: idx.add_text("Some words here.", doc_id=None), "DocumentError", "non-empty str"),
+        (lambda idx: idx.add_text("Some words here.", doc_id=" "), "DocumentError", "non-empty str"),
+        (lambda idx: idx.answer("When was NAM established?", doc_ids=5), "QuestionError", "doc_ids must be"),
+        (lambda idx: idx.answer("When was NAM established?", doc_ids=[5]), "QuestionError", "doc_ids must be"),
+    ],
+)
+def test_bad_arguments_to_the_python_api_are_askdoc_errors(article_index, call, error, match):
+    """Each was a raw UnicodeEncodeError, AttributeError or TypeError, or a "vector store error"."""
+    from askdoc import errors
+
+    with pytest.raises(getattr(errors, error), match=match):
+        call(article_index)
+    assert [d.doc_id for d in article_index.documents()] == ["azerbaijan-leads-nam"]  # nothing else went in
+
+
+def test_a_title_of_none_is_no_title(fresh_index):
+    fresh_index.add_text("Kiln Notes\n\nThe kiln fires at 1,200 degrees.", doc_id="kiln", title=None)
+    assert fresh_index.document("kiln").title == "Kiln Notes"
+
+
+@pytest.mark.parametrize("k", ["abc", None, 1.5, "3", True, 0])
+def test_the_answer_api_checks_k(article_index, k):
+    """/answer passed k through int(): "abc" and null were tracebacks, 1.5, "3" and true went through."""
+    from askdoc.ui import ChatApp
+
+    got = ChatApp(article_index).api_answer("When was NAM established?", k=k)
+    if k in (None, 0) and k is not True:  # the default
+        assert got.get("error") is None and "1961" in got["text"]
+    else:
+        assert got["error"].startswith("k must be a whole number") and got["text"] == ""
 
 
 def test_one_doc_id_given_as_a_string_is_one_id(article_index):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -104,6 +105,10 @@ class Settings:
             raise ConfigError("ASKDOC_AUTH must be user:password")
         if self.max_document_bytes < 1 or self.max_upload_bytes < 1:
             raise ConfigError("max_document_bytes and max_upload_bytes must be at least 1")
+        if not (isinstance(self.chroma_timeout, (int, float)) and math.isfinite(self.chroma_timeout)) or (
+            self.chroma_timeout <= 0
+        ):
+            raise ConfigError(f"ASKDOC_CHROMA_TIMEOUT must be a number of seconds above 0, not {self.chroma_timeout!r}")
         if self.batch_size < 0:
             raise ConfigError("batch_size must be 0 (auto) or more")
         if self.precision not in ("auto", "fp32", "fp16"):

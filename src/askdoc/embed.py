@@ -51,6 +51,9 @@ def resolve_device(device: str) -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} asked for, but this machine has no CUDA; use ASKDOC_DEVICE=cpu or auto")
+    mps = getattr(torch.backends, "mps", None)
+    if device == "mps" and not (mps is not None and mps.is_available()):
+        raise ConfigError("device 'mps' asked for, but this machine has no Apple GPU; use ASKDOC_DEVICE=cpu or auto")
     return device
 
 

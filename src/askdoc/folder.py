@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -33,8 +34,9 @@ from .errors import ConfigError, IndexDamaged, IndexReadOnly, StoreError, StoreU
 from .store import Store, chroma_errors
 
 #: Beside the embedded store: the documents it holds and where they came from, so
-#: that a damaged index can be rebuilt from its sources.
+#: that a damaged index can be rebuilt from its sources (the default index's; see `manifest_path`).
 MANIFEST = "askdoc-manifest.json"
+DEFAULT_NAME = "askdoc"
 LOCK_FILE = ".askdoc.lock"
 #: Beside the embedded store: rewritten by each writer once its change is in.
 STAMP_FILE = "askdoc-stamp"
@@ -96,6 +98,16 @@ class StoreHandle:
             store = self._open_embedded(create=False)
             if store is not None:
                 return store
+        # No store (or none of this index's collections in it) where the manifest says documents
+        # were: that is damage, not a new index. Creating one would rewrite the manifest on the
+        # first write, and `--rebuild` could no longer bring the documents back.
+        what = "is missing" if not (s.index_dir / "chroma.sqlite3").is_file() else f"holds no index {self.name!r}"
+        lost = lost_documents(s.index_dir, self.name, f"chroma.sqlite3 {what}")
+        if lost is not None:
+            raise IndexDamaged(
+                f"the index at {s.index_dir} is damaged ({lost}); "
+                "run `askdoc index --rebuild` to rebuild it from its documents"
+            )
         with self.writer_lock():
             return self._open_embedded(create=True)
 
@@ -196,6 +208,42 @@ class StoreHandle:
             return True
 
 
+def manifest_path(folder: Path, name: str = DEFAULT_NAME) -> Path:
+    """The manifest of index ``name`` in ``folder``: one per name, since named indexes share folders."""
+    return folder / (MANIFEST if name == DEFAULT_NAME else f"askdoc-manifest-{name}.json")
+
+
+def read_manifest(folder: Path, name: str = DEFAULT_NAME) -> dict[str, dict]:
+    """The documents the manifest lists (id -> title, source); {} when there is none.
+    Raises `ValueError` when it exists but cannot be read as one."""
+    try:
+        text = manifest_path(folder, name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{manifest_path(folder, name).name} cannot be read ({exc})") from None
+    try:
+        listed = json.loads(text)
+    except ValueError:
+        raise ValueError(f"{manifest_path(folder, name).name} is not valid JSON") from None
+    if not isinstance(listed, dict) or not all(isinstance(v, dict) for v in listed.values()):
+        raise ValueError(f"{manifest_path(folder, name).name} is not a manifest")
+    return listed
+
+
+def lost_documents(folder: Path, name: str, missing: str) -> str | None:
+    """Why index ``name``, ``missing`` from ``folder``, is damage rather than new: its manifest
+    lists documents, or exists and cannot be read; None if it held none."""
+    try:
+        listed = read_manifest(folder, name)
+    except ValueError as exc:
+        return f"{missing} and {exc}"
+    if not listed:
+        return None
+    n, manifest = len(listed), manifest_path(folder, name).name
+    return f"{missing}, but {manifest} lists {n} document{'s' * (n > 1)}"
+
+
 def read_only(folder: Path, exc: OSError | None = None) -> IndexReadOnly:
     why = f" ({exc.strerror or exc})" if exc is not None else ""
     return IndexReadOnly(f"the index at {folder} cannot be changed: its folder is not writable{why}")
@@ -243,12 +291,16 @@ def open_client(index_dir: Path, chroma_url: str = "", timeout: float = 5.0):
 
         if chroma_url:
             host, port, ssl = parse_chroma_url(chroma_url)
-            # Fail fast with a clear message instead of waiting on a dead port.
+            # Fail fast with a clear message instead of waiting on a dead port, or on a server
+            # that accepts connections but never answers (frozen: the kernel still accepts).
             try:
                 socket.create_connection((host, port), timeout=timeout).close()
+                _heartbeat(chroma_url, timeout)
             except OSError as exc:
                 raise StoreUnavailable(f"Chroma server at {chroma_url} is unreachable: {exc}") from None
-            return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_settings())
+            client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_settings())
+            _bound_calls(client, timeout)
+            return client
         from chromadb.api.client import SharedSystemClient
 
         index_dir.mkdir(parents=True, exist_ok=True)
@@ -258,6 +310,27 @@ def open_client(index_dir: Path, chroma_url: str = "", timeout: float = 5.0):
             if key not in SharedSystemClient._identifier_to_system:
                 _opened[key] = _opened.get(key, 0) + 1
             return chromadb.PersistentClient(path=key, settings=_settings())
+
+
+#: A call to a Chroma server may wait this many times the timeout for its reply: a large write
+#: takes a while, a frozen server never answers.
+REPLY_WAIT = 6
+
+
+def _heartbeat(url: str, timeout: float) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url.rstrip('/')}/api/v2/heartbeat", timeout=timeout) as resp:
+        resp.read()
+
+
+def _bound_calls(client, timeout: float) -> None:
+    """Bound every call of ``client``: Chroma's HTTP client waits forever (httpx timeout=None)."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(REPLY_WAIT * timeout, connect=timeout, pool=timeout)
 
 
 def _folder_key(index_dir: Path) -> str:

@@ -17,7 +17,7 @@ from .config import Settings
 from .cues import asked_role, check_question
 from .embed import Embedder
 from .errors import ConfigError, DocumentError, QuestionError, UnknownDocument
-from .folder import MANIFEST, StoreHandle, read_only
+from .folder import StoreHandle, manifest_path, read_only
 from .ingest import make_document, read_file
 from .names import Aliases
 from .read import Reader
@@ -27,6 +27,8 @@ from .store import Store, StoredDocument
 
 #: Hears (sentences embedded so far, sentences to embed) while documents are indexed.
 Progress = Callable[[int, int], None]
+#: The most passages a question may ask for (Chroma overflows on a huge ``n_results``).
+MAX_K = 1000
 
 _LOADING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="askdoc-open")
 
@@ -85,7 +87,9 @@ class Index:
         """Index a string. Re-adding unchanged text does nothing."""
         if not isinstance(text, str):
             raise DocumentError(f"{doc_id}: the text must be a str, not {type(text).__name__}")
-        doc = make_document(text, doc_id=doc_id, title=title, source=source)
+        if title is not None and not isinstance(title, str):
+            raise DocumentError(f"{doc_id}: the title must be a str, not {type(title).__name__}")
+        doc = make_document(text, doc_id=doc_id, title=title or "", source=source)
         return self.add_documents([doc], given_ids=True)[0]
 
     def add_texts(
@@ -172,7 +176,7 @@ class Index:
 
     def _write_manifest(self) -> None:
         docs = {d.doc_id: {"title": d.title, "source": d.source} for d in self.documents()}
-        path = self.settings.index_dir / MANIFEST
+        path = manifest_path(self.settings.index_dir, self._name)
         tmp = path.with_suffix(".tmp")
         # Compact: json's C encoder (indent= takes the Python one, 25 ms a write at 700 documents).
         tmp.write_text(json.dumps(docs, separators=(",", ":")), encoding="utf-8")
@@ -386,11 +390,15 @@ class Index:
         # Follow-ups first, then names: a pronoun's antecedent may itself be an abbreviation.
         resolution = resolve(question, history or ())
         question = resolved = resolution.question
-        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-            raise QuestionError(f"k must be a whole number of at least 1, not {k!r}")
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K):
+            raise QuestionError(f"k must be a whole number from 1 to {MAX_K:,}, not {k!r}")
         k = k or self.settings.top_k
         if isinstance(doc_ids, str):
             doc_ids = [doc_ids]  # one id, not a list of its characters
+        if doc_ids is not None and not (
+            isinstance(doc_ids, (list, tuple, set, frozenset)) and all(isinstance(d, str) for d in doc_ids)
+        ):
+            raise QuestionError(f"doc_ids must be a document id or a list of them, not {doc_ids!r}")
         docs = self._stored()
         for d in doc_ids or ():
             if d not in docs:

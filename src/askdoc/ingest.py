@@ -8,6 +8,7 @@ their offsets point into that text, which the index stores.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -100,15 +101,45 @@ def read_file(path: str | Path, doc_id: str | None = None, max_bytes: int | None
             title = ""
     if not text.strip():
         raise EmptyDocument(f"{p}: the document holds no text")
+    markdown = suffix in (".md", ".markdown")
     return make_document(
-        text, doc_id=doc_id, title=title, source=str(p.resolve()), markdown=suffix in (".md", ".markdown")
+        text,
+        doc_id=doc_id,
+        title=title,
+        source=source_name(p.resolve()),
+        markdown=markdown,
+        # Page furniture is a web page's: HTML, or text saved from one. A Markdown note or a
+        # PDF ending in "## Comments" and "- Owner: ..." lines ends in its own content.
+        web=not markdown and suffix != ".pdf",
     )
 
 
+def source_name(path: Path) -> str:
+    """``path`` as a document's source: a file name that is not UTF-8 (``caf\\xe9.txt`` in
+    Latin-1) keeps its odd bytes as ``\\xe9``, since the store takes valid Unicode only."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
+
 def make_document(
-    text: str, doc_id: str, title: str = "", source: str | None = None, markdown: bool = False
+    text: str, doc_id: str, title: str = "", source: str | None = None, markdown: bool = False, web: bool = True
 ) -> Document:
-    """Build a `Document` from text: finds the title, author and body range."""
+    """Build a `Document` from text: finds the title, author and body range (where trailing
+    page furniture starts, for ``web`` text only)."""
+    if not isinstance(doc_id, str) or not doc_id.strip():
+        raise DocumentError(f"a document id must be a non-empty str, not {doc_id!r}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # Lone surrogates: bytes that were not UTF-8, decoded with surrogateescape (say).
+        raise DocumentEncodingError(
+            f"{doc_id}: the text holds characters that are not valid Unicode (at offset {exc.start}); "
+            "decode it as UTF-8 first"
+        ) from None
     text = text.removeprefix("\ufeff")  # a byte-order mark is no part of the title or a quote
     if "\r" in text:
         text = _LONE_CR.sub("\n", text)  # old Mac line ends; same length, so offsets hold
@@ -123,7 +154,10 @@ def make_document(
     author_match = _AUTHOR.search(text[skip : skip + 2000])
     author = meta.get("author", "") or (author_match.group("name").strip() if author_match else "")
     body_start = len(text) - len(text[skip:].lstrip())
-    body_end = _body_end(text)
+    body_end = _body_end(text) if web else len(text.rstrip())
+    if not any(ch.isalnum() for ch in text[body_start:body_end]):
+        # Front matter and nothing else: indexed, it was "-1 chars" that no question could reach.
+        raise EmptyDocument(f"{doc_id}: the document holds no text besides its front matter")
     return Document(
         doc_id=doc_id,
         text=text,
@@ -243,8 +277,62 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 _SPACES = re.compile(r"[^\S\n]+")
 #: Element nesting kept as written (as browsers' parsers cap it); deeper tags are flattened.
 MAX_HTML_DEPTH = 512
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>")
-_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+# The markup the flattener reads as the parser does: a start or end tag (quoted attribute values
+# may hold ">"; possessive, so a tag costs linear time), a comment, or another "<!"/"<?" construct.
+_MARKUP = re.compile(r"<(?:!--|[!?]|/?[a-zA-Z]|/)")
+_TAG = re.compile(
+    r"<(/?)([a-zA-Z][^\t\n\f\r />]*+)"
+    r"((?:[\t\n\f\r /]++|[^\t\n\f\r />][^\t\n\f\r />=]*+"
+    r"(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:\"[^\"]*+\"|'[^']*+'|[^\t\n\f\r >]*+))?+)*+)>"
+)
+_ATTR = re.compile(
+    r"([^\t\n\f\r />][^\t\n\f\r />=]*+)(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(\"[^\"]*+\"|'[^']*+'|[^\t\n\f\r >]*+))?+"
+)
+_MAY_HIDE = re.compile(r"hidden|style", re.IGNORECASE)
+_COMMENT_END = re.compile(r"--!?>")
+_VOID = frozenset(
+    "area base basefont bgsound br col embed hr img input keygen link meta param source track wbr".split()
+)
+# Text up to the element's own end tag, never markup; plaintext runs to the end of the page.
+_RAW_TEXT = frozenset("script style textarea title xmp iframe noembed noframes plaintext".split())
+# Kept by the parser where it stands, never nested: the page's own html, head and body.
+_ROOT_TAGS = frozenset(("html", "head", "body"))
+_FORMATTING = frozenset("a b big code em font i nobr s small strike strong tt u".split())
+# Elements that end the element of another name around them (the parser's "special" category).
+_SPECIAL = frozenset(
+    "address applet area article aside base basefont bgsound blockquote body br button caption center col colgroup"
+    " dd details dialog dir div dl dt embed fieldset figcaption figure footer form frame frameset h1 h2 h3 h4 h5 h6"
+    " head header hgroup hr html iframe img input keygen li link listing main marquee menu meta nav noembed"
+    " noframes noscript object ol p param plaintext pre script search section select source style summary table"
+    " tbody td template textarea tfoot th thead title tr track ul wbr xmp".split()
+)
+_SCOPE = frozenset("applet caption html table td th marquee object template".split())
+_TABLE_SCOPE = frozenset(("html", "table", "template"))
+# Start tags that end an open <p> (in button scope), as the parser's tree builder does.
+_ENDS_P = frozenset(
+    "address article aside blockquote center details dialog dir div dl fieldset figcaption figure footer form h1 h2"
+    " h3 h4 h5 h6 header hgroup hr listing main menu nav ol p pre search section summary table ul li dd dt"
+    " plaintext xmp".split()
+)
+_P = frozenset(("p",))
+_BUTTON_SCOPE = _SCOPE | {"button"}
+_END_TAG_SCOPE = {"p": _BUTTON_SCOPE, "li": _SCOPE | {"ol", "ul"}}
+# A list item ends the open one unless a block other than address, div or p holds it.
+_LIST_ITEM_STOPS = _SPECIAL - {"address", "div", "p"}
+_HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+_SEARCH_LIMIT = 2 * MAX_HTML_DEPTH
+# Start tag -> (the open elements it ends, where the search for them stops).
+_IMPLIED_ENDS = {
+    "li": (frozenset(("li",)), _LIST_ITEM_STOPS),
+    "dd": (frozenset(("dd", "dt")), _LIST_ITEM_STOPS),
+    "dt": (frozenset(("dd", "dt")), _LIST_ITEM_STOPS),
+    "td": (frozenset(("td", "th")), _TABLE_SCOPE),
+    "th": (frozenset(("td", "th")), _TABLE_SCOPE),
+    "tr": (frozenset(("tr",)), _TABLE_SCOPE),
+    "thead": (frozenset(("thead", "tbody", "tfoot")), _TABLE_SCOPE),
+    "tbody": (frozenset(("thead", "tbody", "tfoot")), _TABLE_SCOPE),
+    "tfoot": (frozenset(("thead", "tbody", "tfoot")), _TABLE_SCOPE),
+}
 
 
 def _html_text(html: str) -> tuple[str, str]:
@@ -269,20 +357,201 @@ def _html_text(html: str) -> tuple[str, str]:
 def _flatten_deep(html: str) -> str:
     """``html`` with the tags nested deeper than `MAX_HTML_DEPTH` replaced by spaces, their
     text kept in place. The parser's time grows with the square of the nesting depth (a
-    page of 40,000 nested ``<div>``s took 3 s); browsers cap the depth too."""
+    page of 40,000 nested ``<div>``s took 3 s); browsers cap the depth too.
+
+    Depth is counted as the parser builds the tree: an unclosed ``<p>``, ``<li>`` or ``<td>``
+    ends where the next one begins, a stray end tag closes nothing, and script, style and
+    comments hold no tags. A flattened element that `_walk` would drop (script, style,
+    template, hidden, ...) loses its text too, up to where the parser ends it: without its
+    tag, nothing downstream would know to drop it.
+    """
     if html.count("<") < MAX_HTML_DEPTH:
         return html  # too few tags to nest that deep
-    out, at, depth = [], 0, 0
-    for tag in _TAG.finditer(html):
-        closing, name = tag.group(1), tag.group(2).lower()
-        if name in _VOID or tag.group(0).endswith("/>"):
+    out: list[str] = []
+    at = 0  # html[:at] is written to out
+    stack = _OpenElements()
+    # Inside a flattened element `_walk` would drop: its depth, name, and how many of that name
+    # are open in it; its text goes until both the model and its own end tags say it ended.
+    drop: list | None = None
+    changed = False
+
+    def emit(start: int, end: int, keep: bool) -> None:
+        # html[at:start] is text (dropped inside a dropped element); html[start:end] is a tag.
+        nonlocal at, changed
+        if drop is not None and start > at:
+            out.append(" ")
+            changed = True
+        else:
+            out.append(html[at:start])
+        out.append(html[start:end] if keep else " ")
+        changed = changed or not keep
+        at = end
+
+    pos, n = 0, len(html)
+    while (m := _MARKUP.search(html, pos)) is not None:
+        start, lead = m.start(), m.group()
+        if lead == "<!--":
+            if html.startswith((">", "->"), start + 4):  # "<!-->" and "<!--->" are whole comments
+                pos = html.index(">", start + 4) + 1
+            else:
+                end = _COMMENT_END.search(html, start + 4)
+                pos = end.end() if end else n
             continue
-        deep = depth >= MAX_HTML_DEPTH if not closing else depth > MAX_HTML_DEPTH
-        depth = max(0, depth - 1) if closing else depth + 1
-        if deep:
-            out += [html[at : tag.start()], " "]
-            at = tag.end()
-    return "".join(out) + html[at:] if out else html
+        if lead in ("<!", "<?", "</"):  # a doctype, a bogus comment, or "</>"
+            end = html.find(">", start + 2)
+            pos = n if end < 0 else end + 1
+            continue
+        tag = _TAG.match(html, start)
+        if tag is None:
+            break  # a tag left open at the end of the page: the parser drops the rest
+        pos = tag.end()
+        name = _ascii_lower(tag.group(2))
+        if name in _ROOT_TAGS:
+            continue  # the parser's own html, head and body: they never nest
+        if tag.group(1):  # an end tag
+            at_index = stack.closed_by_end_tag(name)
+            # An end tag whose element is not found (or lies too far down) is dropped when deep:
+            # kept, the parser could close a shallower element with it, a hidden one perhaps.
+            kept = stack.kept[at_index] if at_index is not None else len(stack) <= MAX_HTML_DEPTH
+            if at_index is not None:
+                stack.pop_to(at_index)
+            if drop is not None or not kept:
+                emit(start, pos, kept)
+            if drop is not None and name == drop[1]:
+                drop[2] -= 1
+                if drop[2] <= 0 and len(stack) <= drop[0]:
+                    drop = None
+            continue
+        stack.end_implied(name)
+        if drop is not None and name == drop[1]:
+            drop[2] += 1
+        deep = len(stack) >= MAX_HTML_DEPTH
+        if name in _RAW_TEXT:
+            end = _raw_text_end(html, name, pos)
+            if deep or drop is not None:
+                emit(start, end, not deep)  # script, style, ...: never text, however deep
+            pos = end
+            continue
+        if name in _VOID:
+            if drop is not None:
+                emit(start, pos, True)
+            continue
+        if (
+            deep
+            and drop is None
+            and (
+                name in _HTML_DROP
+                or (name == "header" and not stack.any_open(_HTML_CONTENT))
+                or (_MAY_HIDE.search(tag.group(3)) and _hidden_attrs(_attributes(tag.group(3))))
+            )
+        ):
+            emit(start, pos, False)
+            # Only where both say so: the model ends an unclosed <p> where the parser does, but
+            # not always in a table, and a formatting element the parser ends early it opens
+            # again around the text that follows (attributes and all), up to its own end tag.
+            drop = [len(stack), name, 1]
+        elif deep or drop is not None:
+            emit(start, pos, not deep)
+        stack.push(name, not deep)
+    if drop is not None and at < n:
+        out.append(" ")
+        at, changed = n, True
+    return "".join(out) + html[at:] if changed else html
+
+
+def _ascii_lower(name: str) -> str:
+    # The parser folds ASCII letters only (str.lower() makes "k" of the Kelvin sign).
+    return name.lower() if name.isascii() else "".join(c.lower() if c.isascii() else c for c in name)
+
+
+class _OpenElements:
+    """The parser's stack of open elements as the flattener models it: names, whether each
+    one's tags are kept, and how many of each name are open, so that a search for one that is
+    not open costs nothing. A search looks `_SEARCH_LIMIT` elements down at most, keeping a
+    page of 40,000 nested tags linear; past that it answers "not open", which flattens more,
+    never less."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.kept: list[bool] = []
+        self.count: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def push(self, name: str, kept: bool) -> None:
+        self.names.append(name)
+        self.kept.append(kept)
+        self.count[name] = self.count.get(name, 0) + 1
+
+    def pop_to(self, i: int) -> None:
+        """Close the element at ``i`` and every element above it."""
+        for name in self.names[i:]:
+            self.count[name] -= 1
+        del self.names[i:], self.kept[i:]
+
+    def find(self, names: frozenset[str], stops: frozenset[str]) -> int | None:
+        """The topmost element named in ``names`` above any in ``stops``, or None."""
+        if not any(self.count.get(name) for name in names):
+            return None
+        for i in range(len(self.names) - 1, max(-1, len(self.names) - 1 - _SEARCH_LIMIT), -1):
+            if self.names[i] in names:
+                return i
+            if self.names[i] in stops:
+                return None
+        return None
+
+    def closed_by_end_tag(self, name: str) -> int | None:
+        """Where the element an end tag ``</name>`` closes sits, or None if it closes none:
+        a block or formatting element in scope; another name unless a block lies between."""
+        if name in _SPECIAL or name in _FORMATTING:
+            return self.find(frozenset((name,)), _END_TAG_SCOPE.get(name, _SCOPE))
+        return self.find(frozenset((name,)), _SPECIAL)
+
+    def end_implied(self, name: str) -> None:
+        """Close the open elements a start tag ``<name>`` ends without an end tag."""
+        if name in _IMPLIED_ENDS:
+            i = self.find(*_IMPLIED_ENDS[name])
+            if i is not None:
+                self.pop_to(i)
+        if name in _ENDS_P:
+            i = self.find(_P, _BUTTON_SCOPE)
+            if i is not None:
+                self.pop_to(i)
+        top = self.names[-1] if self.names else ""
+        if (name in _HEADINGS and top in _HEADINGS) or (name in ("option", "optgroup") and top == "option"):
+            self.pop_to(len(self.names) - 1)
+            top = self.names[-1] if self.names else ""
+        if name == "optgroup" and top == "optgroup":
+            self.pop_to(len(self.names) - 1)
+
+    def any_open(self, names: frozenset[str]) -> bool:
+        return any(self.count.get(name) for name in names)
+
+
+def _raw_text_end(html: str, name: str, pos: int) -> int:
+    """The end of the end tag that closes raw text opened at ``pos``, or of the page."""
+    if name != "plaintext":
+        close = re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE).search(html, pos)
+        if close is not None:
+            end = html.find(">", close.end() - 1)
+            return len(html) if end < 0 else end + 1
+    return len(html)
+
+
+def _attributes(text: str) -> dict[str, str | None]:
+    """A start tag's attributes as the parser reads them: names folded, the first of a name
+    wins, character references in values decoded."""
+    import html as html_lib
+
+    attrs: dict[str, str | None] = {}
+    for name, value in _ATTR.findall(text):
+        name = _ascii_lower(name)
+        if name not in attrs:
+            if value[:1] in ("'", '"'):
+                value = value[1:-1]
+            attrs[name] = html_lib.unescape(value) if value else ""
+    return attrs
 
 
 def _walk(root) -> list[str]:
@@ -357,23 +626,40 @@ def _walk(root) -> list[str]:
 
 def _hidden(node) -> bool:
     attrs = node.attributes
-    if not attrs:
-        return False
+    return bool(attrs) and _hidden_attrs(attrs)
+
+
+def _hidden_attrs(attrs: dict[str, str | None]) -> bool:
     style = attrs.get("style") or ""
-    return "hidden" in attrs or attrs.get("aria-hidden") == "true" or bool(_HIDDEN_STYLE.search(style))
+    return (
+        "hidden" in attrs
+        or (attrs.get("aria-hidden") or "").strip().lower() == "true"
+        or bool(_HIDDEN_STYLE.search(style))
+    )
 
 
 def _pdf_text(data: bytes, path: Path) -> tuple[str, str]:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    except LimitReachedError:
+        # pypdf stops inflating a stream at 75 MB: a few KB that would become gigabytes.
+        raise UnsupportedDocument(
+            f"{path}: refused: a stream in it decompresses past 75 MB (a compression bomb?)"
+        ) from None
+    except DependencyError:
+        raise UnsupportedDocument(
+            f"{path}: the PDF is encrypted with AES, which needs the 'cryptography' package (pip install cryptography)"
+        ) from None
+    except FileNotDecryptedError:
+        raise UnsupportedDocument(f"{path}: the PDF is password-protected; save a copy without the password") from None
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise UnsupportedDocument(f"{path}: not a readable PDF ({exc})") from None
     text = "\n\n".join(p for p in pages if p)
     if not text.strip():

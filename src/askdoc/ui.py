@@ -8,15 +8,19 @@ citation numbers, Copy, "Open the whole document" and Remove work without a page
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import html
 import os
+import shutil
 import threading
 from pathlib import Path
 
 from . import chatview
 from .config import DEFAULT_ARTICLE
-from .errors import AskdocError, ConfigError, QuestionError, UnknownDocument
-from .ingest import slugify
+from .cues import MAX_QUESTION_CHARS, check_question
+from .errors import AskdocError, ConfigError, QuestionError, StoreError, UnknownDocument
+from .ingest import read_file, slugify
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -39,6 +43,13 @@ MAX_SAVED_MESSAGES = 200
 #: What the browser keeps (localStorage, through gr.BrowserState): the chat as shown, each
 #: answer's evidence, and the turns a follow-up is read against.
 EMPTY_CONVERSATION: dict = {"chat": [], "evidence": [], "turns": []}
+#: Sessions whose state (the question being answered, the latest answers' passages) the
+#: server keeps, the least recently used forgotten first (Gradio's default is 10,000), and
+#: the answers per session whose passages it keeps: together they bound its memory.
+MAX_SESSIONS = 1000
+MAX_EVIDENCE = 50
+#: Beside the index, each uploaded file under its own name: its identity (see `keep_upload`).
+UPLOADS = "uploads"
 
 
 def _sources(evidence: list[str]) -> str:
@@ -75,10 +86,20 @@ class ChatApp:
         return f"<p class='askdoc-muted'>Examples about <i>{title}</i> (all documents):</p>"
 
     def pose(self, question: str, history: list) -> list | None:
-        """``history`` with the question shown as the last bubble; None for an empty question."""
+        """``history`` with the question shown as the last bubble (cut at the question limit);
+        None for an empty question."""
         if not (question or "").strip():
             return None
-        return [*(history or []), {"role": "user", "content": chatview.inert(question)}]
+        shown = question if len(question) <= MAX_QUESTION_CHARS else question[:MAX_QUESTION_CHARS] + "…"
+        return [*(history or []), {"role": "user", "content": chatview.inert(shown)}]
+
+    def screen(self, question: str) -> tuple[str, dict | None]:
+        """The question as the session may keep it until it is answered (normalised, at most
+        2,000 characters), or else "" and the reply that refuses it."""
+        try:
+            return check_question(question), None
+        except QuestionError as exc:
+            return "", {"role": "assistant", "content": _refusal(exc)}
 
     def ask(self, question: str, history: list, doc: str, k: float, show_all: bool, evidence: list | None = None):
         """One question: returns (history, sources HTML, evidence). An empty question changes nothing."""
@@ -108,8 +129,11 @@ class ChatApp:
             evidence.append(chatview.evidence_html(n, ans, self.doc, show_all))
             turns = [*turns, turn(question, ans)][-MAX_TURNS:]
         except AskdocError as exc:
-            reply = f"<p class='askdoc-error'><b>Could not answer:</b> {chatview.inert(str(exc))}</p>"
+            reply = _refusal(exc)
         history.append({"role": "assistant", "content": reply})
+        if len(evidence) > MAX_EVIDENCE:
+            # The session keeps the passages of its latest answers only; older citations open nothing.
+            evidence[-MAX_EVIDENCE - 1] = ""
         return history, _sources(evidence), evidence, turns
 
     def upload(self, path: str | None, progress=None) -> tuple[str, list[tuple[str, str]]]:
@@ -132,21 +156,28 @@ class ChatApp:
             progress(0.2 + 0.75 * done / total, desc=f"Embedding {name}: {total - done:,} of {total:,} sentences left")
 
         try:
-            res = self.index.add_file_result(
-                p, doc_id=slugify(Path(name).stem), progress=embedded if progress is not None else None
-            )
+            # Read (and refused, if need be) before it takes the place of an earlier upload.
+            doc = read_file(p, max_bytes=self.index.settings.max_document_bytes)
+            kept = keep_upload(self.index.settings.index_dir, p, name)
+            doc = dataclasses.replace(doc, doc_id=slugify(Path(name).stem), source=str(kept))
+            res = self.index.add_documents([doc], progress=embedded if progress is not None else None)[0]
         except AskdocError as exc:
             return f"**Not indexed:** {chatview.inert(str(exc).replace(str(p), name))}", self.choices()
         if progress is not None:
             progress(1.0, desc="Done")
         verb = {"added": "Indexed", "updated": "Re-indexed", "unchanged": "Already indexed"}[res.status]
-        return f"{verb} **{chatview.inert(res.title)}** ({res.chunks} chunks) as `{res.doc_id}`.", self.choices()
+        skipped = f"; {res.furniture_chars:,} chars of page furniture at its end skipped" if res.furniture_chars else ""
+        said = f"{verb} **{chatview.inert(res.title)}** ({res.chunks} chunks) as `{res.doc_id}`{skipped}."
+        return said, self.choices()
 
     def remove(self, doc_id: str) -> str:
         """Remove one document; returns the status message."""
         try:
-            title = self.doc(doc_id).title
+            title, source = self.doc(doc_id).title, self.doc(doc_id).source
             self.index.remove(doc_id)
+            uploads = self.index.settings.index_dir / UPLOADS
+            if source and Path(source).parent == uploads:
+                Path(source).unlink(missing_ok=True)  # the upload's own copy; a CLI file stays
         except UnknownDocument:
             return f"**Not removed:** no document `{chatview.inert(doc_id)}` in the index (already removed?)."
         except AskdocError as exc:
@@ -173,10 +204,10 @@ class ChatApp:
         """The JSON API: the contract's fields (text, found, confidence, citations, passages), and
         ``resolved_question``. ``history``: the conversation so far, oldest first, as questions or
         ``{"question": ..., "answer": <an earlier reply>}`` (see `askdoc.resolve`)."""
+        # k as JSON gave it: 0 or null is the default; anything but a whole number is refused.
+        k = None if k is None or (type(k) is int and k == 0) else k
         try:
-            ans = self.index.answer(
-                question, k=int(k) or None, doc_ids=[doc_id] if doc_id else None, history=_history(history)
-            )
+            ans = self.index.answer(question, k=k, doc_ids=[doc_id] if doc_id else None, history=_history(history))
         except AskdocError as exc:
             return {"error": str(exc), "found": False, "text": "", "exact": "", "confidence": 0.0, "citations": [],
                     "passages": []}  # fmt: skip
@@ -196,6 +227,37 @@ def _history(history: object) -> list:
     if not isinstance(history, list) or not all(isinstance(t, (str, dict, list)) for t in history):
         raise QuestionError("history must be a list of earlier questions or {question, answer} objects")
     return history
+
+
+def _refusal(exc: AskdocError) -> str:
+    return f"<p class='askdoc-error'><b>Could not answer:</b> {chatview.inert(str(exc))}</p>"
+
+
+def keep_upload(index_dir: Path, path: Path, name: str) -> Path:
+    """Keep an uploaded file as ``<index>/uploads/<name>`` and return that path.
+
+    Gradio hands each upload over at a new temporary path, so the path says nothing about
+    which file it is. Its name does: the chat's uploads are one folder, where a file of the
+    same name is the same file (re-uploading ``notes.md`` updates it) and any other is another
+    (``notes.txt``, or ``notes.md`` indexed from disk, gets ``notes-2``). Kept there, the
+    document's source survives the temporary file, so ``askdoc index --rebuild`` restores it.
+    """
+    from .folder import read_only
+
+    if name.strip(". ") == "":
+        name = "upload" + name  # "." or "..": never a path
+    target = index_dir / UPLOADS / name
+    tmp = target.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}.part")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)  # whole or not at all, also for two sessions uploading one name
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise read_only(index_dir, exc) from None
+        raise StoreError(f"the upload could not be kept in {target.parent} ({exc.strerror or exc})") from None
+    return target.resolve()
 
 
 def _header(app: ChatApp) -> str:
@@ -226,7 +288,12 @@ def build(app: ChatApp):
         shown = app.pose(question, history)
         if shown is None:
             return gr.skip(), gr.skip(), "", gr.skip()
-        return shown, "", question, gr.Button(interactive=False)
+        # Only a question that may be asked reaches the session's state: Gradio keeps each
+        # session's state, and an 11 MB question kept 11 MB per session, never released.
+        kept, refused = app.screen(question)
+        if refused is not None:
+            return [*shown, refused], "", "", gr.Button(interactive=True)
+        return shown, "", kept, gr.Button(interactive=False)
 
     def respond(pending: str, history: list, doc: str, k: float, show_all: bool, evidence: list, saved: dict):
         if not pending:
@@ -372,5 +439,6 @@ def launch(host: str | None = None, port: int | None = None, index=None, block: 
         head=f"<script>{script}</script>",
         prevent_thread_lock=not block,
         quiet=True,
+        state_session_capacity=MAX_SESSIONS,
     )
     return demo
