@@ -180,7 +180,9 @@ def _named(text: str, citations: list[Citation], pronoun_at: int) -> list[Citati
     holder = next((c for c in citations if c.start <= name.start < c.end), None)
     if holder is None:
         para = text.rfind("\n\n", 0, name.start) + 1
-        span = next(s for s in split_sentences(text, para, name.end) if s.start <= name.start < s.end)
+        span = next((s for s in split_sentences(text, para, name.end) if s.start <= name.start < s.end), None)
+        if span is None:
+            return citations
         c = citations[0]
         holder = Citation(c.doc_id, c.title, c.source, span.start, span.end, text[span.start : span.end], c.score)
         citations = [holder, *citations]

@@ -28,7 +28,7 @@ _ASKS_EXPANSION = re.compile(r"\b(stands? for|short for|abbreviat|acronym|full (
 _TOKEN = re.compile(r"[\w'’.&]*\w")
 _JOINER = re.compile(r"[\s,-]+")
 _FUNCTION_WORDS = frozenset(("the", "a", "an", "of", "and", "for", "its", "their", "our"))
-#: Longest text read for definitions: they come early, and a huge text must not cost a scan.
+#: Longest text read for definitions and for counting their forms: a huge text must not cost a scan per name.
 MAX_SCAN_CHARS = 2_000_000
 
 
@@ -55,7 +55,8 @@ def find_aliases(text: str) -> tuple[Alias, ...]:
         short = short.rstrip(".")
         if long and short not in found:
             found[short] = long
-    return tuple(Alias(short, long, _usual_form(short, long, text)) for short, long in found.items())
+    head = text[:MAX_SCAN_CHARS]
+    return tuple(Alias(short, long, _usual_form(short, long, head)) for short, long in found.items())
 
 
 def _long_form(short: str, words: Sequence[str]) -> int:
