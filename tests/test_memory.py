@@ -43,7 +43,7 @@ def test_500_oversized_questions_leave_memory_where_it_was(tmp_path):
         config = json.loads(urllib.request.urlopen(f"{url}/config", timeout=30).read())
         pose = next(d for d in config["dependencies"] if d.get("api_name") == "pose")  # what Ask runs first
         # Models loaded and one answer given: the server as it serves.
-        event = json.loads(_post(f"{url}/gradio_api/call/answer", {"data": ["When was NAM established?", 0, ""]}))
+        event = json.loads(_post(f"{url}/gradio_api/call/answer", {"data": ["When was NAM established?", 0, "", None]}))
         with urllib.request.urlopen(f"{url}/gradio_api/call/answer/{event['event_id']}", timeout=120) as resp:
             assert b"1961" in resp.read()
         start = _rss_mb(proc.pid)
@@ -52,7 +52,7 @@ def test_500_oversized_questions_leave_memory_where_it_was(tmp_path):
 
         def ask(n: int) -> bytes:
             if n % 10 == 9:  # the /answer API, as programs call it
-                event = json.loads(_post(f"{url}/gradio_api/call/answer", {"data": [question, 0, ""]}))
+                event = json.loads(_post(f"{url}/gradio_api/call/answer", {"data": [question, 0, "", None]}))
                 with urllib.request.urlopen(f"{url}/gradio_api/call/answer/{event['event_id']}", timeout=60) as resp:
                     return resp.read()
             # The chat's Ask: a new session each time (each one kept by the server), and some in one session.

@@ -9,7 +9,6 @@ turns given the previous answer again where it does not answer them.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -17,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import DataSetError
-from .evaluate import EvalDoc, EvalQuestion, EvalRun, build_indexes, score, set_document
+from .evaluate import EvalDoc, EvalQuestion, EvalRun, build_indexes, jsonl_records, score, set_document
 
 
 @dataclass(frozen=True)
@@ -38,15 +37,8 @@ def load_dialogue_set(path: str | Path) -> tuple[EvalDoc, list[Dialogue]]:
 def load_dialogues(path: str | Path, doc: EvalDoc) -> list[Dialogue]:
     """A JSONL dialogue set about one document; every gold span is checked against its text."""
     out = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise DataSetError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for n, rec in jsonl_records(path):
         try:
-            rec = json.loads(line)
             if "turns" not in rec:
                 continue  # the header line naming the document
             turns, forms = [], []

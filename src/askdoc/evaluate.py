@@ -160,18 +160,27 @@ def set_document(path: str | Path) -> EvalDoc:
     return EvalDoc(d.doc_id, d.title, d.text)
 
 
-def load_jsonl(path: str | Path, doc: EvalDoc) -> list[EvalQuestion]:
-    """A JSONL question set about one document."""
-    questions = []
+def jsonl_records(path: str | Path) -> list[tuple[int, dict]]:
+    """(line number, record) for each line of a JSONL file that is not blank."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise DataSetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    out = []
     for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+        if line.strip():
+            try:
+                out.append((n, json.loads(line)))
+            except ValueError as exc:
+                raise DataSetError(f"{path}:{n}: not a JSON record ({exc})") from None
+    return out
+
+
+def load_jsonl(path: str | Path, doc: EvalDoc) -> list[EvalQuestion]:
+    """A JSONL question set about one document."""
+    questions = []
+    for n, rec in jsonl_records(path):
         try:
-            rec = json.loads(line)
             if "question" not in rec and "document" in rec:
                 continue  # the header line naming the document
             answerable = bool(rec["answerable"])
