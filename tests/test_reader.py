@@ -195,8 +195,8 @@ def test_an_interrupted_run_resumes_where_it_stopped_and_ends_as_an_unbroken_one
     resumed = train.train_reader([MINI], tmp_path / "cut", resume=True, **kw)
     assert resumed.losses == whole.losses
     assert not (tmp_path / "cut" / train.CHECKPOINT_FILE).exists()  # done: nothing left to resume
+    train._checkpoint(tmp_path / "x", "run-a", 1, *_tiny_state())
     with pytest.raises(DataSetError, match="another recipe"):
-        train._checkpoint(tmp_path / "x", "run-a", 1, *_tiny_state())
         train._restore(tmp_path / "x", "run-b", *_tiny_state()[:3], train.TrainResult(tmp_path, 1))
 
 

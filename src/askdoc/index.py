@@ -85,12 +85,7 @@ class Index:
 
     def add_text(self, text: str, doc_id: str, title: str = "", source: str | None = None) -> IndexResult:
         """Index a string. Re-adding unchanged text does nothing."""
-        if not isinstance(text, str):
-            raise DocumentError(f"{doc_id}: the text must be a str, not {type(text).__name__}")
-        if title is not None and not isinstance(title, str):
-            raise DocumentError(f"{doc_id}: the title must be a str, not {type(title).__name__}")
-        doc = make_document(text, doc_id=doc_id, title=title or "", source=source)
-        return self.add_documents([doc], given_ids=True)[0]
+        return self.add_documents([_text_document(text, doc_id, title, source)], given_ids=True)[0]
 
     def add_texts(
         self, texts: Mapping[str, str], titles: Mapping[str, str] | None = None, progress: Progress | None = None
@@ -98,11 +93,7 @@ class Index:
         """Index many strings at once (``{doc_id: text}``): their sentences are embedded in
         shared batches and stored in one write, so 2,000 paragraphs cost little more than
         embedding them. ``progress`` hears (sentences embedded, sentences to embed)."""
-        docs = []
-        for doc_id, text in texts.items():
-            if not isinstance(text, str):
-                raise DocumentError(f"{doc_id}: the text must be a str, not {type(text).__name__}")
-            docs.append(make_document(text, doc_id=doc_id, title=(titles or {}).get(doc_id, "")))
+        docs = [_text_document(text, doc_id, (titles or {}).get(doc_id, "")) for doc_id, text in texts.items()]
         return self.add_documents(docs, given_ids=True, progress=progress)
 
     def add_file(self, path: str | Path, doc_id: str | None = None) -> str:
@@ -423,6 +414,15 @@ class Index:
             question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question),
             len(found), asked, resolved, resolution.rule,
         )  # fmt: skip
+
+
+def _text_document(text: object, doc_id: str, title: object, source: str | None = None) -> Document:
+    """A string given to `Index.add_text` or `add_texts` as a `Document`; anything but text is refused."""
+    if not isinstance(text, str):
+        raise DocumentError(f"{doc_id}: the text must be a str, not {type(text).__name__}")
+    if title is not None and not isinstance(title, str):
+        raise DocumentError(f"{doc_id}: the title must be a str, not {type(title).__name__}")
+    return make_document(text, doc_id=doc_id, title=title or "", source=source)
 
 
 def _result(doc: Document, status: str, chunks: int) -> IndexResult:
