@@ -39,6 +39,17 @@ def article_index(tmp_path_factory):
 
 
 @pytest.fixture()
+def fake_embedder(monkeypatch):
+    """Indexes made in this test embed with `tests.fakes.FakeEmbedder`: no model, for tests
+    of the store rather than of the answers."""
+    import askdoc.index
+
+    from .fakes import FakeEmbedder
+
+    monkeypatch.setattr(askdoc.index, "Embedder", FakeEmbedder)
+
+
+@pytest.fixture()
 def fresh_index(tmp_path):
     from askdoc import Index
 

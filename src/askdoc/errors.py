@@ -13,7 +13,8 @@
     └── StoreError             the vector store failed
         ├── StoreUnavailable   a Chroma server cannot be reached
         ├── IndexDamaged       the embedded index's files are corrupt
-        └── IndexReadOnly      a change asked of an index folder askdoc may not write
+        ├── IndexReadOnly      a change asked of an index folder askdoc may not write
+        └── VectorsBehind      a vector index lags behind its rows (retried, rarely seen)
 
 "No answer in the documents" is *not* an error: it is an `Answer` with
 ``found=False``.
@@ -92,3 +93,9 @@ class IndexDamaged(StoreError):
 class IndexReadOnly(StoreError):
     """A change was asked of an embedded index whose folder cannot be written (a
     read-only volume, another user's index); questions still work."""
+
+
+class VectorsBehind(StoreError):
+    """A filtered vector search found rows that the client's vector index does not hold yet:
+    another process wrote them after this one loaded it (Chroma's "Error finding id").
+    `Index` reopens the store and asks again, so callers see it only if that keeps failing."""

@@ -208,6 +208,19 @@ class StoreHandle:
             return True
 
 
+    def reopen(self) -> None:
+        """A new embedded client, which reads the folder afresh: the one held lags behind
+        rows that another process wrote after it opened (see `Store.query_chunks`)."""
+        if not self.embedded:
+            return
+        with _client_lock:
+            stamp = self.read_stamp()  # before opening: the new client has seen at least this
+            forget_client(self.store_dir)
+            self.store = self._store(open_client(self.store_dir, "", self.settings.chroma_timeout))
+            self.origin = client_origin(self.store_dir)
+            _client_seen.setdefault(self.origin, stamp)
+
+
 def manifest_path(folder: Path, name: str = DEFAULT_NAME) -> Path:
     """The manifest of index ``name`` in ``folder``: one per name, since named indexes share folders."""
     return folder / (MANIFEST if name == DEFAULT_NAME else f"askdoc-manifest-{name}.json")

@@ -16,7 +16,7 @@ from . import prepare, scorer
 from .config import Settings
 from .cues import asked_role, check_question
 from .embed import Embedder
-from .errors import ConfigError, DocumentError, QuestionError, UnknownDocument
+from .errors import ConfigError, DocumentError, QuestionError, UnknownDocument, VectorsBehind
 from .folder import StoreHandle, manifest_path, read_only
 from .ingest import make_document, read_file
 from .names import Aliases
@@ -374,6 +374,20 @@ class Index:
     ) -> scorer.Retrieval:
         """Passages and candidate sentences for a question (the answer stage's input), a
         follow-up read against ``history`` first (see `askdoc.resolve`)."""
+        try:
+            return self._retrieve(question, k, doc_ids, history)
+        except VectorsBehind:
+            # Another process wrote rows that this client's vector index lacks, and has not
+            # said so yet (it is still writing): read the folder afresh and ask again, so the
+            # question sees the version before that write or after it, never an error.
+            with self._lock:
+                self._folder.reopen()
+                if self._retriever is not None:
+                    self._retriever.store = self.store
+                self._seen = None  # and catch up with what was committed meanwhile
+            return self._retrieve(question, k, doc_ids, history)
+
+    def _retrieve(self, question: str, k: int | None, doc_ids: list[str] | None, history: History) -> scorer.Retrieval:
         question = check_question(question)
         asked = question
         if isinstance(history, str):

@@ -296,8 +296,14 @@ class Retriever:
         chunks still get a rank.
         """
         want = n
+        gens: list[str] = []
+        if doc_ids:
+            with self._guard:
+                gens = sorted({self.gens[d] for d in doc_ids if d in self.gens})
+            if not gens:
+                return []  # removed this instant
         while True:
-            got = self.store.query_chunks(qvec, want, doc_ids)
+            got = self.store.query_chunks(qvec, want, doc_ids, gens)
             if len(got) < want or want >= n * MAX_WIDEN:
                 return got
             with self._guard:

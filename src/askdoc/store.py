@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import ConfigError, StoreError, StoreUnavailable
+from .errors import ConfigError, StoreError, StoreUnavailable, VectorsBehind
 from .names import find_aliases
 from .records import Alias, Document, Span
 from .sentencerows import SentenceRow, pack_sentences, unpack_sentences
@@ -87,6 +87,8 @@ def chroma_errors(url: str) -> Iterator[None]:
         raise StoreUnavailable(f"{where} failed: {exc}") from None
     except Exception as exc:  # chromadb raises many unrelated types
         name = type(exc).__name__
+        if "Error finding id" in str(exc):
+            raise VectorsBehind(f"the vector index lags behind the store's rows ({name}): {exc}") from None
         if url and ("Connect" in name or "Timeout" in name or "Transport" in name):
             raise StoreUnavailable(f"Chroma server at {url} is unreachable: {exc}") from None
         raise StoreError(f"vector store error ({name}): {exc}") from None
@@ -316,14 +318,25 @@ class Store:
                 return
             offset += size
 
-    def query_chunks(self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
-        """Ids of the chunks nearest to ``vec``, best first."""
+    def query_chunks(
+        self, vec: np.ndarray, n: int, doc_ids: Sequence[str] | None = None, gens: Sequence[str] = ()
+    ) -> list[str]:
+        """Ids of the chunks nearest to ``vec``, best first; with ``doc_ids``, theirs, of
+        the generations ``gens`` (those the caller reads them at).
+
+        A filtered search takes its candidates from the rows (SQLite) and looks each up in
+        the vector index, which an embedded client loads when it opens and never updates with
+        another process's writes: rows written since, by a writer still at work, are missing
+        there, and Chroma fails the whole query ("Error finding id"). The caller's generations
+        are ones its client was opened after, so a writer's new rows are never asked for.
+        """
+        where = _doc_filter(doc_ids)
+        if where is not None and gens:
+            where = {"$and": [where, {"gen": gens[0]} if len(gens) == 1 else {"gen": {"$in": list(gens)}}]}
         # Chroma returns what it has when asked for more (an empty list when empty),
         # so no count() first: that round trip cost as much as the query.
         with self.errors():
-            got = self.chunks.query(
-                query_embeddings=[vec.tolist()], n_results=n, where=_doc_filter(doc_ids), include=[]
-            )
+            got = self.chunks.query(query_embeddings=[vec.tolist()], n_results=n, where=where, include=[])
         return got["ids"][0]
 
     def get_sentences(self, chunk_ids: Sequence[str]) -> dict[str, SentenceRow]:
