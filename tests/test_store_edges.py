@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+import pytest
+
+from askdoc.folder import forget_client
 
 from .conftest import ROOT
 
@@ -66,3 +74,68 @@ def test_answers_while_another_process_reindexes_the_document(tmp_path, fake_emb
     last = idx.answer("When did the alpha project start?", doc_ids=["alpha"])
     assert any(f"started in {2000 + writes}." in p.text for p in last.passages)
 
+
+
+# -- damaged vector files -------------------------------------------------------
+
+LEDGER = "Ledger\n\n" + " ".join(f"Fact {i} is kept in the harbour office ledger." for i in range(1001))
+
+
+@pytest.fixture(scope="module")
+def ledger_index(tmp_path_factory):
+    """An index whose chunk vectors Chroma has written to disk: HNSW files and their id map
+    (``index_metadata.pickle``) appear once a collection passes 1,000 rows; below that the
+    vectors are rebuilt from Chroma's log and damage to the files goes unnoticed."""
+    import askdoc.index
+    from askdoc import Index
+
+    from .fakes import FakeEmbedder
+
+    base = tmp_path_factory.mktemp("ledger")
+    (base / "ledger.txt").write_text(LEDGER, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(askdoc.index, "Embedder", FakeEmbedder)
+        idx = Index(base / "index", reader="off", chunk_tokens=16, chunk_overlap=0)
+        assert idx.add_file_result(base / "ledger.txt").chunks > 1000
+    forget_client(base / "index")
+    return idx.settings
+
+
+def _vector_files(folder: Path) -> Path:
+    """The folder of the chunk collection's HNSW files."""
+    with sqlite3.connect(folder / "chroma.sqlite3") as db:
+        (segment,) = db.execute(
+            "SELECT s.id FROM segments s JOIN collections c ON s.collection = c.id "
+            "WHERE c.name = 'askdoc-chunks' AND s.scope = 'VECTOR'"
+        ).fetchone()
+    return folder / segment
+
+
+DAMAGES = {
+    "deleted": lambda seg: [p.unlink() for p in seg.glob("*.bin")],
+    "truncated": lambda seg: os.truncate(seg / "data_level0.bin", 1000),
+    "corrupt pickle": lambda seg: (seg / "index_metadata.pickle").write_bytes(b"\x80\x04garbage" * 20),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_damaged_vector_files_name_rebuild(damage, ledger_index, tmp_path, fake_embedder):
+    """Deleted or truncated HNSW files, or a corrupt id map, failed every question with a Chroma
+    internal error ("Error loading hnsw index", "Error finding id", "Error deserializing pickle
+    file"). Now they are `IndexDamaged`, naming `askdoc index --rebuild`, which restores the index."""
+    from askdoc import Index
+    from askdoc.errors import IndexDamaged
+    from askdoc.library import rebuild
+
+    folder = tmp_path / "index"
+    shutil.copytree(ledger_index.index_dir, folder)
+    DAMAGES[damage](_vector_files(folder))
+    settings = ledger_index.with_(index_dir=folder)
+    idx = Index(settings=settings)
+    with pytest.raises(IndexDamaged, match=r"is damaged \(its vector files .*askdoc index --rebuild"):
+        idx.answer("Where is fact 7 kept?")
+    if damage == "deleted":  # (the same for all three: rebuilding needs no vector file)
+        forget_client(folder)
+        done = rebuild(settings)
+        assert [r.doc_id for r in done.results] == ["ledger"] and not done.lost
+        assert done.index.answer("Where is fact 7 kept?").passages  # answers again

@@ -134,7 +134,7 @@ class StoreHandle:
         return store
 
     def _store(self, client) -> Store:
-        store = Store(client, prefix=self.name)
+        store = Store(client, prefix=self.name, folder=self.settings.index_dir)
         if store.needs_conversion and self.is_copy:
             store.convert()  # a private copy of a read-only folder is this process's to change
         return store

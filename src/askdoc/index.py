@@ -16,7 +16,7 @@ from . import prepare, scorer
 from .config import Settings
 from .cues import asked_role, check_question
 from .embed import Embedder
-from .errors import ConfigError, DocumentError, QuestionError, UnknownDocument, VectorsBehind
+from .errors import ConfigError, DocumentError, IndexDamaged, QuestionError, UnknownDocument, VectorsBehind
 from .folder import StoreHandle, manifest_path, read_only
 from .ingest import make_document, read_file
 from .names import Aliases
@@ -27,6 +27,8 @@ from .store import Store, StoredDocument
 
 #: Hears (sentences embedded so far, sentences to embed) while documents are indexed.
 Progress = Callable[[int, int], None]
+#: Attempts at a question whose vector search meets rows its client lacks (see `retrieve`).
+REREAD = 3
 #: The most passages a question may ask for (Chroma overflows on a huge ``n_results``).
 MAX_K = 1000
 
@@ -374,18 +376,27 @@ class Index:
     ) -> scorer.Retrieval:
         """Passages and candidate sentences for a question (the answer stage's input), a
         follow-up read against ``history`` first (see `askdoc.resolve`)."""
-        try:
-            return self._retrieve(question, k, doc_ids, history)
-        except VectorsBehind:
-            # Another process wrote rows that this client's vector index lacks, and has not
-            # said so yet (it is still writing): read the folder afresh and ask again, so the
-            # question sees the version before that write or after it, never an error.
-            with self._lock:
-                self._folder.reopen()
-                if self._retriever is not None:
-                    self._retriever.store = self.store
-                self._seen = None  # and catch up with what was committed meanwhile
-            return self._retrieve(question, k, doc_ids, history)
+        for attempt in range(REREAD):
+            try:
+                return self._retrieve(question, k, doc_ids, history)
+            except VectorsBehind:
+                # Another process wrote rows that this client's vector index lacks, and has not
+                # said so yet (it is still writing): read the folder afresh and ask again, so the
+                # question sees the version before that write or after it, never an error.
+                if attempt == REREAD - 1:
+                    if not self.embedded:
+                        raise
+                    # Read afresh each time and still missing: the vector files lost them.
+                    raise IndexDamaged(
+                        f"the index at {self.settings.index_dir} is damaged (its vector files lack rows that its "
+                        "database holds); run `askdoc index --rebuild` to rebuild it from its documents"
+                    ) from None
+                with self._lock:
+                    self._folder.reopen()
+                    if self._retriever is not None:
+                        self._retriever.store = self.store
+                    self._seen = None  # and catch up with what was committed meanwhile
+        raise AssertionError("unreachable")
 
     def _retrieve(self, question: str, k: int | None, doc_ids: list[str] | None, history: History) -> scorer.Retrieval:
         question = check_question(question)

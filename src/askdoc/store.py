@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import ConfigError, StoreError, StoreUnavailable, VectorsBehind
+from .errors import ConfigError, IndexDamaged, StoreError, StoreUnavailable, VectorsBehind
 from .names import find_aliases
 from .records import Alias, Document, Span
 from .sentencerows import SentenceRow, pack_sentences, unpack_sentences
@@ -75,9 +75,14 @@ StoredChunk = tuple[str, str, dict]
 STAMP_KEY = "askdoc-stamp"
 
 
+#: What Chroma says when an embedded store's vector files (HNSW ``*.bin`` and its id map,
+#: ``index_metadata.pickle``, written once a collection passes 1,000 rows) are gone or corrupt.
+HNSW_DAMAGE = ("Error loading hnsw index", "pickle file", "hnsw segment reader")
+
+
 @contextmanager
-def chroma_errors(url: str) -> Iterator[None]:
-    """Turn Chroma's and the network's exceptions into askdoc's."""
+def chroma_errors(url: str, folder: object = None) -> Iterator[None]:
+    """Turn Chroma's and the network's exceptions into askdoc's (``folder``: the embedded store's)."""
     try:
         yield
     except (StoreError, ConfigError):
@@ -89,6 +94,12 @@ def chroma_errors(url: str) -> Iterator[None]:
         name = type(exc).__name__
         if "Error finding id" in str(exc):
             raise VectorsBehind(f"the vector index lags behind the store's rows ({name}): {exc}") from None
+        if not url and any(m in str(exc) for m in HNSW_DAMAGE):
+            # Every question would fail the same way: say what recovers, as for a damaged database.
+            raise IndexDamaged(
+                f"the index{f' at {folder}' if folder else ''} is damaged (its vector files cannot be read: "
+                f"{_damage(str(exc))}); run `askdoc index --rebuild` to rebuild it from its documents"
+            ) from None
         if url and ("Connect" in name or "Timeout" in name or "Transport" in name):
             raise StoreUnavailable(f"Chroma server at {url} is unreachable: {exc}") from None
         raise StoreError(f"vector store error ({name}): {exc}") from None
@@ -97,10 +108,10 @@ def chroma_errors(url: str) -> Iterator[None]:
 class Store:
     """The three collections of one index."""
 
-    def __init__(self, client, prefix: str = "askdoc", url: str = ""):
-        self.url = url
+    def __init__(self, client, prefix: str = "askdoc", url: str = "", folder: object = None):
+        self.url, self.folder = url, folder
         self._client = client
-        with chroma_errors(url):
+        with chroma_errors(url, folder):
             self.docs = client.get_or_create_collection(f"{prefix}-docs", embedding_function=None)
             self.chunks = client.get_or_create_collection(
                 f"{prefix}-chunks", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
@@ -155,7 +166,7 @@ class Store:
         return True
 
     def errors(self):
-        return chroma_errors(self.url)
+        return chroma_errors(self.url, self.folder)
 
     # -- documents -----------------------------------------------------------
     def get_document(self, doc_id: str) -> StoredDocument | None:
@@ -364,6 +375,13 @@ class Store:
                 while self._cached > SENTENCE_CACHE and len(self._cache) > len(fetched):
                     self._cached -= len(self._cache.pop(next(iter(self._cache))).spans)
         return out
+
+
+def _damage(message: str) -> str:
+    """What Chroma's chain of messages says is damaged, in a few words."""
+    if "pickle" in message:
+        return "the id map, index_metadata.pickle, is corrupt"
+    return "HNSW files are missing or cut short"
 
 
 def _names(client) -> set[str]:
