@@ -139,3 +139,52 @@ def test_damaged_vector_files_name_rebuild(damage, ledger_index, tmp_path, fake_
         done = rebuild(settings)
         assert [r.doc_id for r in done.results] == ["ledger"] and not done.lost
         assert done.index.answer("Where is fact 7 kept?").passages  # answers again
+
+
+# -- a full disk ----------------------------------------------------------------
+
+
+def test_a_full_disk_rolls_the_write_back_and_says_so(tmp_path, fake_embedder, monkeypatch, capsys):
+    """ENOSPC on the manifest, after the store had committed the document: it used to print
+    "internal error: OSError [Errno 28]" with the document stored and left out of the manifest
+    (so `--rebuild` would drop it). Now the write is rolled back, and the error says so."""
+    import errno
+    import json
+
+    from askdoc import Index
+    from askdoc.cli import main
+    from askdoc.errors import StoreError
+
+    folder = tmp_path / "index"
+    idx = Index(folder, reader="off")
+    idx.add_text(_alpha(2000), doc_id="alpha")
+    real_write = Path.write_text
+
+    def full(path, *args, **kwargs):
+        if path.name.startswith("askdoc-manifest"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(path, *args, **kwargs)
+
+    def agree() -> set[str]:
+        listed = set(json.loads((folder / "askdoc-manifest.json").read_text()))
+        assert listed == {d.document.doc_id for d in Index(folder, reader="off").store.list_documents()}
+        return listed
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(StoreError, match="nothing was indexed: .*No space left on device.*index is as it was"):
+        idx.add_text(_alpha(2001), doc_id="alpha")  # an update: the old version answers again
+    with pytest.raises(StoreError, match="nothing was indexed"):
+        idx.add_texts({"beta": "Beta Notes\n\nThe beta unit was built in 1990.", "alpha": _alpha(2002)})
+    assert agree() == {"alpha"} and "2000" in Index(folder, reader="off").document("alpha").text
+    assert "started in 2000" in " ".join(p.text for p in idx.answer("When did the alpha project start?").passages)
+    with pytest.raises(StoreError, match="alpha was not removed: .*No space left"):
+        idx.remove("alpha")
+    assert agree() == {"alpha"}
+    (tmp_path / "beta.txt").write_text("Beta Notes\n\nThe beta unit was built in 1990.", encoding="utf-8")
+    monkeypatch.setenv("ASKDOC_READER", "off")
+    assert main(["index", str(tmp_path / "beta.txt"), "--index-dir", str(folder)]) == 4
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "nothing was indexed" in err and len(err.strip().splitlines()) == 1
+    monkeypatch.setattr(Path, "write_text", real_write)  # space again
+    assert Index(folder, reader="off").add_text(_alpha(2003), doc_id="alpha").status == "updated"
+    assert agree() == {"alpha"}

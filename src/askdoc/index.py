@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,15 @@ from . import prepare, scorer
 from .config import Settings
 from .cues import asked_role, check_question
 from .embed import Embedder
-from .errors import ConfigError, DocumentError, IndexDamaged, QuestionError, UnknownDocument, VectorsBehind
+from .errors import (
+    ConfigError,
+    DocumentError,
+    IndexDamaged,
+    QuestionError,
+    StoreError,
+    UnknownDocument,
+    VectorsBehind,
+)
 from .folder import StoreHandle, manifest_path, read_only
 from .ingest import make_document, read_file
 from .names import Aliases
@@ -32,6 +41,7 @@ REREAD = 3
 #: The most passages a question may ask for (Chroma overflows on a huge ``n_results``).
 MAX_K = 1000
 
+log = logging.getLogger("askdoc")
 _LOADING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="askdoc-open")
 
 
@@ -119,17 +129,24 @@ class Index:
             raise read_only(self.settings.index_dir)
         with self._lock, self._folder.writer_lock():
             self._sync()
-            self._touched, done = False, False
+            self._touched, self._recorded, done = False, False, False
             try:
                 yield
-                if self.embedded:
+                if self.embedded and not self._recorded:
                     self._write_manifest()
                 done = True
             finally:
                 if self._touched:
-                    stamp = self._folder.publish()
+                    stamp = self._publish()
                     if done:  # this object's caches already hold the change
                         self._seen = stamp
+
+    def _publish(self) -> str | None:
+        try:
+            return self._folder.publish()
+        except OSError as exc:  # a full disk: the change stands, other processes see it at the next write
+            log.warning("could not leave the stamp that tells other processes of this change: %s", exc)
+            return None
 
     @property
     def store(self) -> Store:
@@ -167,13 +184,37 @@ class Index:
         chunks = self.store.all_chunks(list(fetched)) if self._retriever is not None else []
         self._changed({**gone, **{i: fetched.get(i) for i in changed}}, chunks)
 
-    def _write_manifest(self) -> None:
-        docs = {d.doc_id: {"title": d.title, "source": d.source} for d in self.documents()}
+    def _write_manifest(self, docs: Sequence[Document] = (), without: str | None = None) -> None:
+        """List the stored documents, and ``docs`` (being written), in the manifest."""
+        listed = {d.doc_id: {"title": d.title, "source": d.source} for d in [*self.documents(), *docs]}
+        listed.pop(without, None)
         path = manifest_path(self.settings.index_dir, self._name)
         tmp = path.with_suffix(".tmp")
-        # Compact: json's C encoder (indent= takes the Python one, 25 ms a write at 700 documents).
-        tmp.write_text(json.dumps(docs, separators=(",", ":")), encoding="utf-8")
-        tmp.replace(path)
+        try:
+            # Compact: json's C encoder (indent= takes the Python one, 25 ms a write at 700 documents).
+            tmp.write_text(json.dumps(listed, separators=(",", ":")), encoding="utf-8")
+            tmp.replace(path)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # the old manifest stands
+            raise
+
+    def _record(self, rows: Sequence[prepare.DocumentRows], previous: Sequence[StoredDocument], gen: str) -> None:
+        """List the documents just switched to ``gen`` in the manifest, or, when it cannot be
+        written (a full disk), switch them back to ``previous``: the store and the manifest
+        always agree, and `--rebuild` restores what the store holds."""
+        if not self.embedded:
+            return
+        try:
+            self._write_manifest([r.doc for r in rows])
+        except OSError as exc:
+            back = {d.document.doc_id for d in previous}
+            self.store.switch_back(previous, [r.doc.doc_id for r in rows if r.doc.doc_id not in back], gen)
+            n = len(rows)
+            raise StoreError(
+                f"nothing was indexed: {_unwritable(self, exc)}; the {n} document{'s' * (n > 1)} written were "
+                "rolled back, so the index is as it was"
+            ) from None
+        self._recorded = True
 
     def add_documents(
         self, docs: Sequence[Document], given_ids: bool = False, progress: Progress | None = None
@@ -208,8 +249,12 @@ class Index:
                 rows = [replace(prepared[(d.doc_id, fp)], doc=d) for d, fp, _ in todo]
                 for (doc, _, was_stored), r in zip(todo, rows):
                     results[doc.doc_id] = _result(doc, "updated" if was_stored else "added", len(r.chunks))
+                previous = self.store.get_documents([d.doc_id for d, _, was_stored in todo if was_stored])
                 self._touched = True
-                gen, written = self.store.put_documents(rows)
+                # The older versions' rows go only once the manifest lists the new ones (see `_record`).
+                gen, written = self.store.put_documents(rows, sweep=False)
+                self._record(rows, previous, gen)
+                self.store.sweep([r.doc.doc_id for r in rows], gen)
                 stored = {
                     r.doc.doc_id: StoredDocument(r.doc, r.fingerprint, len(r.chunks), len(r.sentences), gen)
                     for r in rows
@@ -276,6 +321,13 @@ class Index:
         with self._writing():
             if self.store.get_document(doc_id) is None:
                 raise UnknownDocument(f"no document {doc_id!r} in the index")
+            if self.embedded:
+                # Unlisted first: when the manifest cannot be written (a full disk), nothing changes.
+                try:
+                    self._write_manifest(without=doc_id)
+                except OSError as exc:
+                    raise StoreError(f"{doc_id} was not removed: {_unwritable(self, exc)}") from None
+                self._recorded = True
             self._touched = True
             self.store.delete_document(doc_id)
             self._changed({doc_id: None}, [])
@@ -448,6 +500,10 @@ def _text_document(text: object, doc_id: str, title: object, source: str | None 
     if title is not None and not isinstance(title, str):
         raise DocumentError(f"{doc_id}: the title must be a str, not {type(title).__name__}")
     return make_document(text, doc_id=doc_id, title=title or "", source=source)
+
+
+def _unwritable(idx: Index, exc: OSError) -> str:
+    return f"{manifest_path(idx.settings.index_dir, idx._name)} could not be written ({exc.strerror or exc})"
 
 
 def _result(doc: Document, status: str, chunks: int) -> IndexResult:

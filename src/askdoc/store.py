@@ -225,12 +225,13 @@ class Store:
         }
         return sorted(docs.values(), key=lambda d: d.document.doc_id)
 
-    def put_documents(self, rows: Sequence[DocumentRows]) -> tuple[str, list[StoredChunk]]:
+    def put_documents(self, rows: Sequence[DocumentRows], sweep: bool = True) -> tuple[str, list[StoredChunk]]:
         """Replace everything stored for each document with the given rows, atomically for readers.
 
         All documents share one new generation, so a bulk write costs one
         write per collection, not one per document. Returns the generation
-        and the chunk rows written (for the lexical index).
+        and the chunk rows written (for the lexical index). Without ``sweep``
+        the older generations stay until `sweep` (or `switch_back`).
         """
         gen = uuid.uuid4().hex[:12]
         ids = [r.doc.doc_id for r in rows]
@@ -265,27 +266,37 @@ class Store:
                 ids=ids,
                 embeddings=[[1.0]] * len(rows),
                 documents=[r.doc.text for r in rows],
-                metadatas=[
-                    {
-                        "title": r.doc.title,
-                        "source": r.doc.source or "",
-                        "author": r.doc.author,
-                        "body_start": r.doc.body_start,
-                        "body_end": r.doc.body_end,
-                        "aliases": json.dumps([[a.short, a.long, a.usual] for a in r.doc.aliases]),
-                        "fingerprint": r.fingerprint,
-                        "chunks": len(r.chunks),
-                        "sentences": len(r.sentences),
-                        "gen": gen,
-                    }
-                    for r in rows
-                ],
+                metadatas=[_document_meta(r.doc, r.fingerprint, len(r.chunks), len(r.sentences), gen) for r in rows],
             )
-            # Older generations, and the orphans of a write killed before its switch.
-            stale = {"$and": [_doc_filter(ids), {"gen": {"$ne": gen}}]}
+        if sweep:
+            self.sweep(ids, gen)
+        return gen, list(zip(chunk_ids, chunk_texts, chunk_metas))
+
+    def sweep(self, doc_ids: Sequence[str], gen: str) -> None:
+        """Delete the documents' rows of generations older than ``gen``, and the orphans of a
+        write killed before its switch."""
+        stale = {"$and": [_doc_filter(doc_ids), {"gen": {"$ne": gen}}]}
+        with self.errors():
             self.chunks.delete(where=stale)
             self.sentences.delete(where=stale)
-        return gen, list(zip(chunk_ids, chunk_texts, chunk_metas))
+
+    def switch_back(self, previous: Sequence[StoredDocument], added: Sequence[str], gen: str) -> None:
+        """Undo an unswept `put_documents` of generation ``gen``: the ``previous`` versions
+        answer again, the ``added`` documents are gone, and ``gen``'s rows are deleted."""
+        with self.errors():
+            if previous:
+                self.docs.upsert(
+                    ids=[p.document.doc_id for p in previous],
+                    embeddings=[[1.0]] * len(previous),
+                    documents=[p.document.text for p in previous],
+                    metadatas=[_document_meta(p.document, p.fingerprint, p.chunks, p.sentences, p.gen)
+                               for p in previous],  # fmt: skip
+                )
+            if added:
+                self.docs.delete(ids=list(added))
+            ids = [p.document.doc_id for p in previous] + list(added)
+            self.chunks.delete(where={"$and": [_doc_filter(ids), {"gen": gen}]})
+            self.sentences.delete(where={"$and": [_doc_filter(ids), {"gen": gen}]})
 
     def delete_document(self, doc_id: str) -> None:
         with self.errors():
@@ -409,6 +420,21 @@ def _doc_filter(doc_ids: Sequence[str] | None) -> dict | None:
     if len(doc_ids) == 1:
         return {"doc_id": doc_ids[0]}
     return {"doc_id": {"$in": list(doc_ids)}}
+
+
+def _document_meta(doc: Document, fingerprint: str, chunks: int, sentences: int, gen: str) -> dict:
+    return {
+        "title": doc.title,
+        "source": doc.source or "",
+        "author": doc.author,
+        "body_start": doc.body_start,
+        "body_end": doc.body_end,
+        "aliases": json.dumps([[a.short, a.long, a.usual] for a in doc.aliases]),
+        "fingerprint": fingerprint,
+        "chunks": chunks,
+        "sentences": sentences,
+        "gen": gen,
+    }
 
 
 def _stored(doc_id: str, text: str, meta: dict) -> StoredDocument:
