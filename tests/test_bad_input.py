@@ -142,3 +142,126 @@ def test_binds_loopback_unless_told(monkeypatch):
     monkeypatch.setenv("GRADIO_SERVER_PORT", "eighty")
     with pytest.raises(askdoc.ConfigError):
         ui.address()
+
+
+# -- issue 23, low items ---------------------------------------------------------
+
+BAD_SETS = {
+    "squad-no-paragraphs.json": ('{"data": [{"title": "A"}]}', "not a readable SQuAD file"),
+    "squad-no-id.json": (
+        '{"data": [{"title": "A", "paragraphs": [{"context": "c", "qas": [{"question": "q"}]}]}]}',
+        "not a readable SQuAD file",
+    ),
+    "squad-empty.json": ('{"data": []}', "no questions in it"),
+    "empty.jsonl": ("", "no questions in it"),
+    "number.jsonl": ("5\n", "bad question record"),
+    "no-answer.jsonl": ('{"id": "q1", "question": "Who?"}\n', "bad question record"),
+    "dialogue.jsonl": ('{"id": "d1", "turns": [{"question": "Who?"}]}\n', "bad dialogue record"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_SETS)
+def test_malformed_or_empty_eval_sets_are_clear_errors(name, tmp_path, capsys):
+    """They ended in "internal error: KeyError 'paragraphs'", and an empty set passed the gate."""
+    from askdoc.cli import main
+
+    text, said = BAD_SETS[name]
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    args = ["eval", "--quiet", "--squad" if name.startswith("squad") else "--set", str(path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert said in err and "internal error" not in err, err
+    if name == "squad-no-paragraphs.json":
+        assert main([*args, "--collection"]) == 2 and said in capsys.readouterr().err
+
+
+def test_serve_refuses_a_bad_or_busy_port_before_loading_anything(capsys):
+    """A port above 65535 or one in use ended in "internal error" (after loading the index)."""
+    import socket
+
+    from askdoc.cli import main
+
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "use 1 to 65535" in capsys.readouterr().err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert main(["serve", "--port", str(busy.getsockname()[1])]) == 2
+    err = capsys.readouterr().err
+    assert "is in use by another program" in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-40", "RC4-128", "AES-128"])
+def test_a_pdf_with_a_password_is_refused_by_name(algorithm, tmp_path):
+    """An RC4 PDF said only "File has not been decrypted"."""
+    from pypdf import PdfReader, PdfWriter
+
+    from askdoc.ingest import read_file
+
+    writer = PdfWriter()
+    writer.append(PdfReader(__import__("io").BytesIO(_pdf_bytes(["The vault code is 4417."]))))
+    writer.encrypt(user_password="pw", owner_password="owner", algorithm=algorithm)
+    path = tmp_path / "locked.pdf"
+    with open(path, "wb") as f:
+        writer.write(f)
+    with pytest.raises(askdoc.DocumentError, match="locked.pdf: the PDF is password-protected"):
+        read_file(path)
+
+
+def test_failed_logins_back_off_per_client():
+    """50 logins in 0.5 s went unchecked. After 5 failures an address waits, doubling per failure;
+    other addresses do not, and a success clears the count."""
+    import asyncio
+
+    from askdoc.loginlimit import FREE_TRIES, LoginLimit
+
+    good = {"ok": True}
+    now = [100.0]
+
+    async def app(scope, receive, send):  # Gradio's /login: 200 or 400
+        await send({"type": "http.response.start", "status": 200 if good["ok"] else 400, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    limit = LoginLimit(app, clock=lambda: now[0])
+
+    def login(client: str) -> int:
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/login", "client": (client, 5000)}
+        asyncio.run(limit(scope, None, send))
+        return sent[0]["status"]
+
+    good["ok"] = False
+    assert [login("10.0.0.1") for _ in range(FREE_TRIES + 2)] == [400] * FREE_TRIES + [429, 429]
+    assert login("10.0.0.2") == 400  # another client is not slowed
+    now[0] += 1.1
+    assert login("10.0.0.1") == 400 and login("10.0.0.1") == 429  # one more try, then 2 s
+    now[0] += 2.1
+    good["ok"] = True
+    assert login("10.0.0.1") == 200
+    good["ok"] = False
+    assert login("10.0.0.1") == 400  # the count starts over
+
+
+def test_reindexing_a_file_also_indexed_under_an_id_updates_both(tmp_path, fake_embedder, monkeypatch, capsys):
+    """`askdoc index notes.md`, then `askdoc index notes.md --id X`, then the file changes:
+    re-indexing it updated only X; now both, and it says so."""
+    from askdoc import Index
+    from askdoc.cli import main
+
+    monkeypatch.setenv("ASKDOC_READER", "off")
+    notes, folder = tmp_path / "notes.md", str(tmp_path / "index")
+    notes.write_text("# Notes\n\nThe pump was serviced in May.\n", encoding="utf-8")
+    assert main(["index", str(notes), "--index-dir", folder]) == 0
+    assert main(["index", str(notes), "--id", "X", "--index-dir", folder]) == 0
+    notes.write_text("# Notes\n\nThe pump was serviced in June.\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["index", str(notes), "--index-dir", folder]) == 0
+    out, err = capsys.readouterr()
+    assert "updated" in out and "'notes' is from the same file: updated too" in err, (out, err)
+    idx = Index(folder, reader="off")
+    assert {d.doc_id: "June" in d.text for d in idx.documents()} == {"X": True, "notes": True}

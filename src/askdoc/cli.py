@@ -104,6 +104,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         if res.doc_id != doc.doc_id:
             why = f"{doc.doc_id!r} is another file's" if res.status == "added" else "the id its document already has"
             print(f"askdoc: note: {doc.source}: indexed as {res.doc_id!r} ({why})", file=sys.stderr)
+    for res in added[len(docs) :]:  # the same file, also indexed under another id (--id)
+        print(f"askdoc: note: {res.doc_id!r} is from the same file: {res.status} too", file=sys.stderr)
     results += added
     if args.json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
@@ -214,9 +216,12 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .serving import address, check_free
+
+    host, port = address(args.host, args.port)
+    check_free(host, port)  # before loading anything
     from . import ui
 
-    host, port = ui.address(args.host, args.port)
     idx = _index(args)
     print(f"askdoc: serving {len(idx.documents())} document(s) at http://{host}:{port}", file=sys.stderr)
     ui.launch(host, port, index=idx)

@@ -48,7 +48,9 @@ def load_paragraphs(
                         EvalQuestion(str(qa["id"]), qa["question"], kind, doc.doc_id, bool(answers), answers, spans)
                     )
     except (KeyError, TypeError, AttributeError) as exc:
-        raise DataSetError(f"{path}: not a readable SQuAD file (missing {exc})") from None
+        raise DataSetError(f"{path}: not a readable SQuAD file (missing or bad {exc})") from None
+    if not questions:
+        raise DataSetError(f"{path}: no questions in it, so nothing to measure")
     return docs, questions
 
 

@@ -39,6 +39,8 @@ def load_dialogues(path: str | Path, doc: EvalDoc) -> list[Dialogue]:
     out = []
     for n, rec in jsonl_records(path):
         try:
+            if not isinstance(rec, dict):
+                raise TypeError(f"a {type(rec).__name__}, not an object")
             if "turns" not in rec:
                 continue  # the header line naming the document
             turns, forms = [], []
@@ -58,6 +60,8 @@ def load_dialogues(path: str | Path, doc: EvalDoc) -> list[Dialogue]:
             raise DataSetError(f"{path}:{n}: bad dialogue record ({exc})") from None
         if turns:
             out.append(Dialogue(str(rec["id"]), tuple(turns), tuple(forms)))
+    if not out:
+        raise DataSetError(f"{path}: no dialogues in it, so nothing to measure")
     return out
 
 

@@ -129,7 +129,7 @@ def is_dialogue_set(path: str | Path) -> bool:
                         return True
                     if "question" in rec:
                         return False
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):  # (the question loader says what is wrong)
         return False
     return False
 
@@ -149,11 +149,8 @@ def set_document(path: str | Path) -> EvalDoc:
     if not p.is_file():
         raise DataSetError(f"{p}: no such question set")
     doc_path = DEFAULT_ARTICLE
-    first = p.read_text(encoding="utf-8").lstrip().split("\n", 1)[0]
-    try:
-        named = json.loads(first).get("document") if first else None
-    except ValueError:
-        named = None
+    first = jsonl_records(p)[:1]
+    named = first[0][1].get("document") if first and isinstance(first[0][1], dict) else None
     if named:
         doc_path = (p.parent / named).resolve()
     d = read_file(doc_path)
@@ -166,6 +163,8 @@ def jsonl_records(path: str | Path) -> list[tuple[int, dict]]:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise DataSetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise DataSetError(f"{path}: not UTF-8 text") from None
     out = []
     for n, line in enumerate(lines, 1):
         if line.strip():
@@ -181,19 +180,28 @@ def load_jsonl(path: str | Path, doc: EvalDoc) -> list[EvalQuestion]:
     questions = []
     for n, rec in jsonl_records(path):
         try:
+            if not isinstance(rec, dict):
+                raise TypeError(f"a {type(rec).__name__}, not an object")
             if "question" not in rec and "document" in rec:
                 continue  # the header line naming the document
             answerable = bool(rec["answerable"])
-            answers = (rec["answer"],) if answerable else ()
+            answers = (str(rec["answer"]),) if answerable else ()
             spans = ((int(rec["start"]), int(rec["end"])),) if answerable else ()
+            question = EvalQuestion(str(rec["id"]), str(rec["question"]), str(rec.get("kind", "factoid")),
+                                    doc.doc_id, answerable, answers, spans)  # fmt: skip
         except (ValueError, KeyError, TypeError) as exc:
-            raise DataSetError(f"{path}:{n}: bad question record ({exc})") from None
+            raise DataSetError(f"{path}:{n}: bad question record (missing or bad {exc})") from None
         for a, (s, e) in zip(answers, spans):
             if doc.text[s:e] != a:
                 raise DataSetError(f"{path}:{n}: gold span {s}-{e} does not hold {a!r}")
-        questions.append(
-            EvalQuestion(rec["id"], rec["question"], rec.get("kind", "factoid"), doc.doc_id, answerable, answers, spans)
-        )
+        questions.append(question)
+    return _some(path, questions)
+
+
+def _some(path: str | Path, questions: list) -> list:
+    """``questions``, unless there are none: an empty set would pass any gate."""
+    if not questions:
+        raise DataSetError(f"{path}: no questions in it, so nothing to measure")
     return questions
 
 
@@ -230,7 +238,15 @@ def load_squad(
     """SQuAD v1.1/v2.0 (.json, .json.gz or .json.xz): one document per article; ``is_impossible``
     questions are unanswerable. ``titles`` keeps only those articles (e.g. held out of training)."""
     docs, questions = [], []
-    for n, article in enumerate(squad_articles(path, limit, titles)):
+    try:
+        _read_squad(squad_articles(path, limit, titles), docs, questions)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise DataSetError(f"{path}: not a readable SQuAD file (missing or bad {exc})") from None
+    return docs, _some(path, questions)
+
+
+def _read_squad(articles: list, docs: list[EvalDoc], questions: list[EvalQuestion]) -> None:
+    for n, article in enumerate(articles):
         doc_id = f"squad-{n:03d}"
         title = str(article.get("title", doc_id)).replace("_", " ")
         parts, offset = [], 0
@@ -253,7 +269,6 @@ def load_squad(
             parts.append(context)
             offset += len(context) + 2
         docs.append(EvalDoc(doc_id, title, "\n\n".join(parts)))
-    return docs, questions
 
 
 # -- scoring -------------------------------------------------------------------

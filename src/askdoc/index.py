@@ -223,8 +223,10 @@ class Index:
         shared batches and written in one store write. Unchanged ones are skipped.
 
         A document read from a file is that file's: it updates the document
-        stored from the same source, and never replaces another source's
-        document that has its id, taking one of its own instead (``a-2``).
+        stored from the same source (each of them, when the file was also indexed
+        under an id of the caller's: their results follow the others'), and never
+        replaces another source's document that has its id, taking one of its own
+        instead (``a-2``).
         With ``given_ids`` the caller chose the ids: each replaces what its id names.
 
         The embedding, which takes most of the time, happens before the writer lock
@@ -287,11 +289,14 @@ class Index:
         return list(docs), results, todo
 
     def _own_ids(self, docs: Sequence[Document]) -> list[Document]:
-        """``docs`` with ids that keep each source's document apart (settled under the writer lock)."""
+        """``docs`` with ids that keep each source's document apart (settled under the writer lock);
+        then, for a file stored under more than one id (``--id X`` as well as its own), a copy
+        for each other id, so that re-indexing the file updates them all."""
         sources = sorted({d.source for d in docs if d.source})
         if not sources:
             return list(docs)
-        placed = self.store.ids_by_source(sources)  # source -> its document's id
+        stored = self.store.ids_by_source(sources)  # source -> its documents' ids
+        placed = {source: ids[0] for source, ids in stored.items()}
         claimed: dict[str, str | None] = {}  # id -> source, in this batch
 
         def taken(doc_id: str, source: str) -> bool:
@@ -314,7 +319,8 @@ class Index:
                     placed[doc.source] = doc_id
             claimed[doc_id] = doc.source
             out.append(doc if doc_id == doc.doc_id else replace(doc, doc_id=doc_id))
-        return out
+        also = [replace(doc, doc_id=i) for doc in docs if doc.source for i in stored.get(doc.source, [])[1:]]
+        return out + also
 
     def remove(self, doc_id: str) -> None:
         """Drop a document and all its chunks."""

@@ -1,9 +1,12 @@
-"""Serving: start a server on a free loopback port for a while (``chroma run``,
-``askdoc serve``), and drive the chat's API with concurrent clients."""
+"""Serving: where the chat listens (checked before anything loads), start a server on a
+free loopback port for a while (``chroma run``, ``askdoc serve``), and drive the chat's
+API with concurrent clients."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import shutil
 import socket
 import subprocess
@@ -14,6 +17,42 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from .errors import ConfigError
+
+#: Where the browser chat listens unless told otherwise.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+
+
+def address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
+    """Where to listen: the arguments, else GRADIO_SERVER_NAME/PORT, else 127.0.0.1:7860."""
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or DEFAULT_HOST
+    try:
+        port = int(port or os.environ.get("GRADIO_SERVER_PORT") or DEFAULT_PORT)
+    except ValueError:
+        raise ConfigError(f"GRADIO_SERVER_PORT={os.environ['GRADIO_SERVER_PORT']!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"port {port} is not a port number: use 1 to 65535")
+    return host, port
+
+
+def check_free(host: str, port: int) -> None:
+    """Refuse a port that something else listens on, before the index is loaded (Gradio
+    ended in "internal error: OSError: Cannot find empty port")."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}: {exc.strerror or exc}") from None
+    family, _, _, _, where = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: a closed one's port is free
+        try:
+            s.bind(where)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"port {port} on {host} is in use by another program (try --port)") from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def percentile(values: list[float], p: int) -> float:

@@ -208,13 +208,14 @@ class Store:
             got = self.docs.get(ids=[doc_id], include=["metadatas"])
         return (got["metadatas"][0].get("source") or "") if got["ids"] else None
 
-    def ids_by_source(self, sources: Sequence[str]) -> dict[str, str]:
-        """The doc_id stored for each of ``sources`` that has one (the first, should two share it)."""
+    def ids_by_source(self, sources: Sequence[str]) -> dict[str, list[str]]:
+        """The doc_ids stored from each of ``sources`` that has any (more than one when a file
+        was also indexed under an id of the user's choice), in order."""
         with self.errors():
             got = self.docs.get(where={"source": {"$in": list(sources)}}, include=["metadatas"])
-        out: dict[str, str] = {}
+        out: dict[str, list[str]] = {}
         for doc_id, meta in sorted(zip(got["ids"], got["metadatas"])):
-            out.setdefault(meta["source"], doc_id)
+            out.setdefault(meta["source"], []).append(doc_id)
         return out
 
     def list_documents(self) -> list[StoredDocument]:

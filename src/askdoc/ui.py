@@ -19,11 +19,10 @@ from pathlib import Path
 from . import chatview
 from .config import DEFAULT_ARTICLE
 from .cues import MAX_QUESTION_CHARS, check_question
-from .errors import AskdocError, ConfigError, QuestionError, StoreError, UnknownDocument
+from .errors import AskdocError, QuestionError, StoreError, UnknownDocument
 from .ingest import read_file, slugify
+from .serving import DEFAULT_HOST, DEFAULT_PORT, address  # noqa: F401  (askdoc.ui.address, as before)
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 7860
 ALL_DOCUMENTS = "Search all documents"
 #: Example questions, offered while the document they are about is indexed.
 EXAMPLES_DOC = slugify(DEFAULT_ARTICLE.stem)
@@ -403,15 +402,6 @@ def build(app: ChatApp):
     return demo
 
 
-def address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
-    """Where to listen: the arguments, else GRADIO_SERVER_NAME/PORT, else 127.0.0.1:7860."""
-    host = host or os.environ.get("GRADIO_SERVER_NAME") or DEFAULT_HOST
-    try:
-        return host, int(port or os.environ.get("GRADIO_SERVER_PORT") or DEFAULT_PORT)
-    except ValueError:
-        raise ConfigError(f"GRADIO_SERVER_PORT={os.environ['GRADIO_SERVER_PORT']!r} is not a port number") from None
-
-
 def launch(host: str | None = None, port: int | None = None, index=None, block: bool = True):
     """Start the chat on `address` (loopback unless told otherwise)."""
     host, port = address(host, port)
@@ -428,9 +418,14 @@ def launch(host: str | None = None, port: int | None = None, index=None, block: 
 
     # Gradio would read any request body whole into memory: cap them all near the upload limit.
     body_limit = Middleware(BodyLimit, limit=app.max_upload_bytes + MARGIN_BYTES)
+    middleware = [body_limit]
+    if auth:
+        from .loginlimit import LoginLimit
+
+        middleware.append(Middleware(LoginLimit))  # password guessing waits after 5 failures
     script = (ASSETS / "chat.js").read_text(encoding="utf-8")
     demo.launch(
-        app_kwargs={"middleware": [body_limit]},
+        app_kwargs={"middleware": middleware},
         server_name=host,
         server_port=port,
         auth=auth,
