@@ -67,19 +67,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             raise ConfigError("--rebuild is for the embedded index; a Chroma server keeps its own storage")
         done = rebuild(settings)
         idx, results = done.index, done.results
-        if done.aside is not None:
-            print(f"askdoc: note: the old index was moved to {done.aside}", file=sys.stderr)
-        if done.unreadable and (done.results or done.lost):
-            listed = f"the old store's own list ({len(done.results) + len(done.lost)} documents)"
-            print(f"askdoc: warning: {done.unreadable}; restored from {listed}", file=sys.stderr)
-        elif done.unreadable:
-            print(
-                f"askdoc: warning: {done.unreadable} and the old store cannot be read: none of the old index's "
-                f"documents could be restored (the old folder is kept in {done.aside}); index them again",
-                file=sys.stderr,
-            )
-        for doc_id, why in done.lost:
-            print(f"askdoc: warning: {doc_id}: not restored: {why}", file=sys.stderr)
+        for line in report.rebuilt_notes(done):
+            print(line, file=sys.stderr)
         if not results and not args.paths:
             results.append(idx.add_file_result(DEFAULT_ARTICLE))
     else:

@@ -29,9 +29,10 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
+from .chromaerrors import chroma_errors
 from .config import Settings
 from .errors import ConfigError, IndexDamaged, IndexReadOnly, StoreError, StoreUnavailable
-from .store import Store, chroma_errors
+from .store import Store
 
 #: Beside the embedded store: the documents it holds and where they came from, so
 #: that a damaged index can be rebuilt from its sources (the default index's; see `manifest_path`).

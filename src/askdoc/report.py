@@ -280,3 +280,21 @@ class IndexingProgress:
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def rebuilt_notes(done) -> list[str]:
+    """What `askdoc index --rebuild` says on stderr of a `library.Rebuilt`: where the old folder
+    went, and what could not be restored and why."""
+    lines = []
+    if done.aside is not None:
+        lines.append(f"askdoc: note: the old index was moved to {done.aside}")
+    if done.unreadable and (done.results or done.lost):
+        listed = f"the old store's own list ({len(done.results) + len(done.lost)} documents)"
+        lines.append(f"askdoc: warning: {done.unreadable}; restored from {listed}")
+    elif done.unreadable:
+        lines.append(
+            f"askdoc: warning: {done.unreadable} and the old store cannot be read: none of the old index's "
+            f"documents could be restored (the old folder is kept in {done.aside}); index them again"
+        )
+    lines += [f"askdoc: warning: {doc_id}: not restored: {why}" for doc_id, why in done.lost]
+    return lines

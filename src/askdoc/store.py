@@ -33,15 +33,14 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import ConfigError, IndexDamaged, StoreError, StoreUnavailable, VectorsBehind
+from .chromaerrors import chroma_errors
 from .names import find_aliases
-from .records import Alias, Document, Span
+from .records import Alias, Document
 from .sentencerows import SentenceRow, pack_sentences, unpack_sentences
 
 if TYPE_CHECKING:
@@ -73,36 +72,6 @@ SENTENCE_CACHE = 50_000
 StoredChunk = tuple[str, str, dict]
 #: Key of the stamp writers leave in the documents collection's metadata (see `Store.read_stamp`).
 STAMP_KEY = "askdoc-stamp"
-
-
-#: What Chroma says when an embedded store's vector files (HNSW ``*.bin`` and its id map,
-#: ``index_metadata.pickle``, written once a collection passes 1,000 rows) are gone or corrupt.
-HNSW_DAMAGE = ("Error loading hnsw index", "pickle file", "hnsw segment reader")
-
-
-@contextmanager
-def chroma_errors(url: str, folder: object = None) -> Iterator[None]:
-    """Turn Chroma's and the network's exceptions into askdoc's (``folder``: the embedded store's)."""
-    try:
-        yield
-    except (StoreError, ConfigError):
-        raise
-    except (ConnectionError, TimeoutError, OSError) as exc:
-        where = f"Chroma server at {url}" if url else "the index"
-        raise StoreUnavailable(f"{where} failed: {exc}") from None
-    except Exception as exc:  # chromadb raises many unrelated types
-        name = type(exc).__name__
-        if "Error finding id" in str(exc):
-            raise VectorsBehind(f"the vector index lags behind the store's rows ({name}): {exc}") from None
-        if not url and any(m in str(exc) for m in HNSW_DAMAGE):
-            # Every question would fail the same way: say what recovers, as for a damaged database.
-            raise IndexDamaged(
-                f"the index{f' at {folder}' if folder else ''} is damaged (its vector files cannot be read: "
-                f"{_damage(str(exc))}); run `askdoc index --rebuild` to rebuild it from its documents"
-            ) from None
-        if url and ("Connect" in name or "Timeout" in name or "Transport" in name):
-            raise StoreUnavailable(f"Chroma server at {url} is unreachable: {exc}") from None
-        raise StoreError(f"vector store error ({name}): {exc}") from None
 
 
 class Store:
@@ -138,32 +107,11 @@ class Store:
         return bool(self._old)
 
     def convert(self) -> bool:
-        """Turn an index's per-sentence HNSW rows into sentence rows, document by document,
-        then drop them. Writers only; returns whether it changed the store.
+        """Turn an index's per-sentence HNSW rows into sentence rows (see `oldlayout`).
+        Writers only; returns whether it changed the store."""
+        from .oldlayout import convert
 
-        Idempotent (upserts), so a conversion cut short is finished by the next one.
-        """
-        with self.errors():
-            if self._old not in _names(self._client):  # another writer converted it meanwhile
-                self._old = ""
-            if not self._old:
-                return False
-            old = self._client.get_collection(self._old, embedding_function=None)
-            for doc_id, gen in self.document_gens().items():
-                found: dict[int, tuple[tuple[Span, int], np.ndarray]] = {}
-                for got in self._pages(old, ["metadatas", "embeddings"], {"$and": [{"doc_id": doc_id}, {"gen": gen}]}):
-                    for key, m, e in zip(got["ids"], got["metadatas"], got["embeddings"]):
-                        found[_old_sentence_number(key)] = ((Span(m["start"], m["end"]), m["chunk"]), np.asarray(e))
-                if found and sorted(found) == list(range(len(found))):
-                    rows = [found[n] for n in range(len(found))]
-                    ids, metas = _sentence_rows(doc_id, gen, [s for s, _ in rows], np.array([v for _, v in rows]))
-                    self._add(self.sentences, ids, None, metas, upsert=True)
-                elif found:  # rows missing: the old store was damaged, and no quote can be trusted
-                    log.warning("document %r lacks sentences in the old index layout: it will not be quoted "
-                                "until it is indexed again (`askdoc index --rebuild`)", doc_id)  # fmt: skip
-            self._client.delete_collection(self._old)
-        self._old = ""
-        return True
+        return convert(self)
 
     def errors(self):
         return chroma_errors(self.url, self.folder)
@@ -389,13 +337,6 @@ class Store:
         return out
 
 
-def _damage(message: str) -> str:
-    """What Chroma's chain of messages says is damaged, in a few words."""
-    if "pickle" in message:
-        return "the id map, index_metadata.pickle, is corrupt"
-    return "HNSW files are missing or cut short"
-
-
 def _names(client) -> set[str]:
     return {c if isinstance(c, str) else c.name for c in client.list_collections()}
 
@@ -408,11 +349,6 @@ def _sentence_rows(doc_id: str, gen: str, sentences, vecs: np.ndarray) -> tuple[
 
 def chunk_key(doc_id: str, gen: str, index: int) -> str:
     return f"{doc_id}::{gen}::{index}"
-
-
-def _old_sentence_number(key: str) -> int:
-    """The sentence number in an id of the old layout, ``doc_id::gen::s<number>``."""
-    return int(key.rpartition("::s")[2])
 
 
 def _doc_filter(doc_ids: Sequence[str] | None) -> dict | None:
