@@ -119,11 +119,13 @@ DAMAGES = {
 
 
 @pytest.mark.parametrize("damage", DAMAGES)
-def test_damaged_vector_files_name_rebuild(damage, ledger_index, tmp_path, fake_embedder):
+def test_damaged_vector_files_name_rebuild(damage, ledger_index, tmp_path, fake_embedder, monkeypatch, capsys):
     """Deleted or truncated HNSW files, or a corrupt id map, failed every question with a Chroma
     internal error ("Error loading hnsw index", "Error finding id", "Error deserializing pickle
-    file"). Now they are `IndexDamaged`, naming `askdoc index --rebuild`, which restores the index."""
+    file"), and a truncated file could kill the process (a segmentation fault in hnswlib). Now they
+    are `IndexDamaged`, naming `askdoc index --rebuild`, which restores the index."""
     from askdoc import Index
+    from askdoc.cli import main
     from askdoc.errors import IndexDamaged
     from askdoc.library import rebuild
 
@@ -131,9 +133,14 @@ def test_damaged_vector_files_name_rebuild(damage, ledger_index, tmp_path, fake_
     shutil.copytree(ledger_index.index_dir, folder)
     DAMAGES[damage](_vector_files(folder))
     settings = ledger_index.with_(index_dir=folder)
-    idx = Index(settings=settings)
     with pytest.raises(IndexDamaged, match=r"is damaged \(its vector files .*askdoc index --rebuild"):
-        idx.answer("Where is fact 7 kept?")
+        # Missing or cut-short files are found before Chroma loads them (a truncated one could
+        # crash the process in hnswlib); a corrupt id map when Chroma reads it.
+        Index(settings=settings).answer("Where is fact 7 kept?")
+    monkeypatch.setenv("ASKDOC_READER", "off")
+    assert main(["ask", "Where is fact 7 kept?", "--index-dir", str(folder)]) == 4
+    err = capsys.readouterr().err
+    assert "askdoc index --rebuild" in err and "internal" not in err and len(err.strip().splitlines()) == 1
     if damage == "deleted":  # (the same for all three: rebuilding needs no vector file)
         forget_client(folder)
         done = rebuild(settings)

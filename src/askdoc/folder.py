@@ -116,6 +116,16 @@ class StoreHandle:
         """The embedded store; None when it lacks this index's collections and ``create`` is False."""
         folder = self.settings.index_dir
         stamp = self.read_stamp()  # before the client opens: a client opened now has read all so far
+        if not create:
+            from .vectorfiles import damage
+
+            # Before Chroma loads them: a truncated file can crash the process, not raise.
+            broken = damage(folder)
+            if broken:
+                raise IndexDamaged(
+                    f"the index at {folder} is damaged (its vector files do not hold together: {broken}); "
+                    "run `askdoc index --rebuild` to rebuild it from its documents"
+                )
         if not create and not self.is_copy and not _writable(folder):
             self.store_dir, self.copied = _private_copy(folder), stamp
         try:
