@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -296,6 +297,15 @@ def test_login_from_the_environment(tmp_path):
             Client(running["url"], verbose=False).predict("When was NAM established?", api_name="/answer")
         client = Client(running["url"], auth=("reader", "s3cret"), verbose=False)
         assert "1961" in client.predict("When was NAM established?", api_name="/answer")["text"]
+        # Guessing: 5 wrong passwords are checked, then this address waits (issue 23: 50 in 0.5 s).
+        codes = []
+        for _ in range(7):
+            form = urllib.parse.urlencode({"username": "reader", "password": "guess"}).encode()
+            try:
+                urllib.request.urlopen(urllib.request.Request(f"{running['url']}/login", data=form), timeout=10)
+            except urllib.error.HTTPError as exc:
+                codes.append(exc.code)
+        assert codes == [400] * 5 + [429, 429], codes
 
 
 def test_a_follow_up_says_how_it_was_read_exports_and_survives_a_reload(desktop):
