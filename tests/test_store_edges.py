@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,8 @@ def test_damaged_vector_files_name_rebuild(damage, ledger_index, tmp_path, fake_
     folder = tmp_path / "index"
     shutil.copytree(ledger_index.index_dir, folder)
     DAMAGES[damage](_vector_files(folder))
+    for path in folder.rglob("*"):  # damage found later, not files that a writer is still writing
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
     settings = ledger_index.with_(index_dir=folder)
     with pytest.raises(IndexDamaged, match=r"is damaged \(its vector files .*askdoc index --rebuild"):
         # Missing or cut-short files are found before Chroma loads them (a truncated one could

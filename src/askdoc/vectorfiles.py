@@ -20,16 +20,20 @@ from pathlib import Path
 #: maxM, maxM0, M, mult, ef_construction.
 _HEADER = struct.Struct("<i6QiI3QdQ")
 _FILES = ("header.bin", "data_level0.bin", "length.bin", "link_lists.bin")
-#: A writer persisting the files meanwhile can show sizes that do not match for an instant.
-_LOOKS, _PAUSE = 3, 0.2
+#: A writer persisting the files meanwhile can show sizes that do not match: look again every
+#: `_PAUSE` seconds, for `_PATIENCE` seconds, or `_WRITING` when a file changed in the last
+#: `_RECENT` seconds (a 10^5-chunk index writes ~170 MB of them).
+_PAUSE, _PATIENCE, _WRITING, _RECENT = 0.2, 0.4, 5.0, 10.0
 
 
 def damage(folder: Path) -> str | None:
     """What is wrong with the persisted vector files under ``folder`` (None: nothing)."""
     found = _look(folder)
-    for _ in range(_LOOKS - 1):
-        if found is None:
-            break
+    if found is None:
+        return None
+    recent = max((p.stat().st_mtime for p in folder.glob("*/*") if p.is_file()), default=0.0)
+    deadline = time.monotonic() + (_WRITING if time.time() - recent < _RECENT else _PATIENCE)
+    while found is not None and time.monotonic() < deadline:
         time.sleep(_PAUSE)
         found = _look(folder)
     return found
