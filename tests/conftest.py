@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import socket
 import subprocess
@@ -62,17 +63,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the askdoc CLI in a fresh process."""
+def run_cli(
+    *args: str, env: dict | None = None, timeout: float = 120, fresh: bool = False
+) -> subprocess.CompletedProcess:
+    """Run the askdoc CLI and capture what it prints.
+
+    In this process by default: the same `cli.main` a fresh process runs, with the
+    environment and working directory it would have, but with torch, Chroma and the
+    models already loaded (a fraction of a second, where a new process takes seconds).
+    ``fresh=True`` starts a new process, for tests about processes themselves: a cold
+    start, what is logged, how it exits."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "askdoc.cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        cwd=ROOT,
-    )
+    if fresh:
+        return subprocess.run(
+            [sys.executable, "-m", "askdoc.cli", *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            cwd=ROOT,
+        )
+    from askdoc import cli
+
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(full_env)
+    os.chdir(ROOT)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+    return subprocess.CompletedProcess(["askdoc", *args], code, out.getvalue(), err.getvalue())
 
 
 @contextlib.contextmanager
