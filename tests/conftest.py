@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import socket
 import subprocess
@@ -90,6 +91,11 @@ def run_cli(
     os.environ.clear()
     os.environ.update(full_env)
     os.chdir(ROOT)
+    # What a fresh process prints of askdoc's warnings (Python's last-resort handler: the
+    # bare message on stderr), which pytest's own log capture would otherwise take.
+    printed = logging.StreamHandler(err)
+    printed.setLevel(logging.WARNING)
+    logging.getLogger("askdoc").addHandler(printed)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -97,6 +103,7 @@ def run_cli(
             except SystemExit as exc:  # argparse's usage errors
                 code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     finally:
+        logging.getLogger("askdoc").removeHandler(printed)
         os.environ.clear()
         os.environ.update(saved_env)
         os.chdir(saved_cwd)
