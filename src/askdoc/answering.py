@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from .chunk import split_sentences
-from .cues import answer_cue, asked_field, cue_hit, unanswerable_form
+from .cues import NO_DOCUMENTS, answer_cue, asked_field, cue_hit, unanswerable_form
 from .ingest import field_span
 from .names import PERSONAL_PRONOUN, antecedent
 from .read import Reader, Reading
@@ -223,6 +223,12 @@ def rerank(passages: Sequence[Passage], candidates: Sequence[Candidate], p: np.n
         for q in passages
     ]  # fmt: skip
     return [passages[i] for i in sorted(range(len(passages)), key=lambda i: (-best[i], i))]
+
+
+def no_documents(question: str) -> Answer:
+    """The reply to any question while the index is empty: a result, not an error, so that
+    the chat can say so and offer to add a document."""
+    return _abstain(question, [], 0.0, NO_DOCUMENTS)
 
 
 def _abstain(question: str, passages: list[Passage], confidence: float, reason: str) -> Answer:
