@@ -115,7 +115,7 @@ def _quote_html(c: Citation, markdown: bool) -> str:
 
 def _cite_link(n: int, k: int) -> str:
     # The page's script shows the cited sentence in a popover (hover, focus or a first tap).
-    return f"<a class='askdoc-cite' href='#ev-{n}-{k}' aria-label='Source {k}'>[{k}]</a>"
+    return f"<a class='askdoc-cite' href='#ev-{n}-{k}'>[{k}]</a>"
 
 
 def feedback_case(ans: Answer) -> dict:
@@ -137,10 +137,12 @@ def feedback_case(ans: Answer) -> dict:
 def _feedback_html(ans: Answer) -> str:
     """Helpful / Not helpful; the answer's case rides along, inert, for the page's script to send."""
     case = inert(json.dumps(feedback_case(ans), ensure_ascii=False))
+    # The chat's sanitizer drops data- and aria- attributes: the vote is in the class, and the
+    # page's script adds the group's name and each button's pressed state.
     return (
-        "<span class='askdoc-feedback' role='group' aria-label='Was this answer right?'>"
-        "<button class='askdoc-vote' type='button' data-vote='up' aria-pressed='false'>Helpful</button>"
-        "<button class='askdoc-vote' type='button' data-vote='down' aria-pressed='false'>Not helpful</button>"
+        "<span class='askdoc-feedback' role='group'>"
+        "<button class='askdoc-vote askdoc-vote-up' type='button'>Helpful</button>"
+        "<button class='askdoc-vote askdoc-vote-down' type='button'>Not helpful</button>"
         f"</span><span class='askdoc-case' hidden>{case}</span>"
     )
 

@@ -187,7 +187,7 @@ class ChatApp:
             yield status_html([("", "No file chosen.", None)])
             return
         names = [os.path.basename(Path(p).name) for p in paths]
-        lines: list[tuple[str, str, float | None]] = [(n, "waiting", None) for n in names]
+        lines: list[tuple[str, str, float | None]] = [(n, f"{chatview.inert(n)}: waiting", None) for n in names]
         for i, path in enumerate(paths):
             box: dict = {}
 

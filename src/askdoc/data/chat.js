@@ -107,6 +107,8 @@
       open.dataset.target = id;
       pop.appendChild(open);
     }
+    // A mouse preview never takes a click meant for what lies under it; a tap's has a button.
+    pop.style.pointerEvents = lastPointer === "touch" ? "auto" : "none";
     pop.hidden = false;
     const r = cite.getBoundingClientRect();
     const width = Math.min(360, window.innerWidth - 16);
@@ -217,7 +219,8 @@
       let said = null;
       try { said = JSON.parse(record?.textContent || "null"); } catch (_) { said = null; }
       group?.querySelectorAll(".askdoc-vote").forEach((b) => b.setAttribute("aria-pressed", String(b === voteButton)));
-      call("vote", JSON.stringify({ vote: voteButton.dataset.vote, case: said }));
+      const vote = voteButton.classList.contains("askdoc-vote-down") ? "down" : "up";
+      call("vote", JSON.stringify({ vote, case: said }));
       return;
     }
     const open = t.closest("a.askdoc-open");
@@ -292,8 +295,20 @@
     });
   }
 
+  // What the chat's sanitizer strips from a message (aria- attributes), added here.
+  function labelControls() {
+    document.querySelectorAll("#chat .askdoc-feedback:not([aria-label])").forEach((g) => {
+      g.setAttribute("aria-label", "Was this answer right?");
+      g.querySelectorAll(".askdoc-vote").forEach((b) => b.setAttribute("aria-pressed", "false"));
+    });
+    document.querySelectorAll("#chat a.askdoc-cite:not([aria-label])").forEach((a) => {
+      a.setAttribute("aria-label", `Source ${a.textContent.trim()}`);
+    });
+  }
+
   let answers = 0;
   function onChatChange() {
+    labelControls();
     nameMessages();
     foldExamples();
     const rows = document.querySelectorAll("#chat .bot-row");
