@@ -50,7 +50,8 @@ def test_copy_is_markdown_with_quote_citations_and_source():
 
 def test_not_found_is_one_line_with_the_closest_folded_and_no_confidence():
     html = chatview.reply_html(1, Answer("q", False, "", 0.05, [], FOUND.passages), doc)
-    assert html.startswith("<p class='askdoc-none'><b>The documents don't say.</b></p><details")
+    assert html.startswith("<div class='askdoc-none'><b>The documents don't say.</b><span class='askdoc-feedback'")
+    assert "</div><details class='askdoc-closest'>" in html
     assert "confidence" not in html
 
 

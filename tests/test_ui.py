@@ -200,7 +200,8 @@ def test_not_found_is_one_line_without_confidence(page):
     assert reply.locator(".askdoc-conf").count() == 0
     closest = reply.locator("details.askdoc-closest")
     assert closest.count() == 1 and not closest.locator("li").first.is_visible()
-    assert reply.bounding_box()["height"] < 90  # one line, plus the folded passages' summary
+    # One line (its votes beside it), plus the folded passages' summary; a phone's 44 px targets are taller.
+    assert reply.bounding_box()["height"] < (90 if page.size == "desktop" else 150)
     _ask(page, "When was NAM established?")
     conf = _last_answer(page).locator(".askdoc-conf")
     assert conf.count() == 1 and re.fullmatch(r"(high|medium|low) confidence", conf.inner_text().strip())
@@ -441,8 +442,8 @@ def test_a_follow_up_says_how_it_was_read_exports_and_survives_a_reload(desktop)
     desktop.locator("#header .askdoc-loaded").wait_for(timeout=60_000)
     desktop.wait_for_timeout(1500)
     assert desktop.locator("#chat .bot-row").count() == 0
-    _ask(desktop, "Why?")
-    assert "The documents don't say." in _last_answer(desktop).inner_text()
+    _ask(desktop, "Why?")  # alone, only function words: a request for a question that names something
+    assert "Please ask a question that names what to look for" in _last_answer(desktop).inner_text()
     assert _last_answer(desktop).locator(".askdoc-reading").count() == 0
 
 

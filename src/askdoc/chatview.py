@@ -163,8 +163,9 @@ def reply_html(n: int, ans: Answer, doc: DocLookup, scope: str = "") -> str:
             for p in ans.passages[:3]
         )
         folded = f"<details class='askdoc-closest'><summary>Closest passages</summary><ol>{closest}</ol></details>"
-        none = "<p class='askdoc-none'><b>The documents don't say.</b></p>"
-        return f"{where}{none}{folded if closest else ''}{_feedback_html(ans)}"
+        # One line: the votes beside it (a "Not helpful" here is a missed answer, worth a case).
+        none = f"<div class='askdoc-none'><b>The documents don't say.</b>{_feedback_html(ans)}</div>"
+        return f"{where}{none}{folded if closest else ''}"
     d = doc(ans.citations[0].doc_id)
     md = is_markdown(d)
     parts, prev = [], ans.citations[0].start

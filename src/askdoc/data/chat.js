@@ -95,9 +95,10 @@
       pop.setAttribute("role", "tooltip");
       document.body.appendChild(pop);
     }
-    const where = passage.querySelector("summary")?.innerText.replace(/^\[\d+\]\s*/, "") || "";
+    const where = passage.querySelector("summary")?.textContent.replace(/^\[\d+\]\s*/, "") || "";
     pop.replaceChildren(
-      Object.assign(document.createElement("q"), { textContent: mark.innerText.trim() }),
+      // (textContent: a closed <details> renders nothing, and innerText reads "" there)
+      Object.assign(document.createElement("q"), { textContent: mark.textContent.trim() }),
       Object.assign(document.createElement("span"), { className: "askdoc-pop-where", textContent: where }),
     );
     if (lastPointer === "touch") {
