@@ -31,6 +31,8 @@ _MARKDOWN_SUFFIXES = (".md", ".markdown")
 _INERT = {ord(ch): f"&#{ord(ch)};" for ch in "&<>\"'\\`*_[]#|~\n"}
 # Heading, quote and list markers at a line start, emphasis, code ticks, and links/images (kept as their text).
 _MARKUP = re.compile(r"(?m)^[ \t]{0,3}(?:#{1,6}|>|[-*+]|\d{1,3}[.)])[ \t]+|\*\*|__|`+|!?\[([^\]\n]*)\]\([^)\n]*\)")
+# A list item's marker at a line start, in the text between two quoted items.
+_BETWEEN_MARKER = re.compile(r"(?m)^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+")
 #: What a reply says, instead of "the documents don't say", when there was nothing to search
 #: or nothing to search for (`Answer.reason`).
 _CANNOT_ASK = {
@@ -170,7 +172,8 @@ def reply_html(n: int, ans: Answer, doc: DocLookup, scope: str = "") -> str:
     md = is_markdown(d)
     parts, prev = [], ans.citations[0].start
     for k, c in enumerate(ans.citations, 1):
-        parts.append(shown(d.text[prev : c.start], md).replace("\n", " ") + _quote_html(c, md) + f" {_cite_link(n, k)}")
+        between = _BETWEEN_MARKER.sub("", d.text[prev : c.start])
+        parts.append(shown(between, md).replace("\n", " ") + _quote_html(c, md) + f" {_cite_link(n, k)}")
         prev = c.end
     cites = "<br>".join(
         f"{_cite_link(n, k)} {html.escape(c.title)} — {located(d, c.start, c.end)}"
@@ -202,7 +205,7 @@ def reply_markdown(ans: Answer, doc: DocLookup) -> str:
         if c.answer_start is not None:
             a, b = c.answer_start - c.start, c.answer_end - c.start
             quote = f"{quote[:a]}**{quote[a:b]}**{quote[b:]}"
-        parts.append(d.text[prev : c.start] + quote + f" [{k}]")
+        parts.append(_BETWEEN_MARKER.sub("", d.text[prev : c.start]) + quote + f" [{k}]")
         prev = c.end
     quote = " ".join("".join(parts).split())
     lines = [f"> “{quote}”", ""]
