@@ -153,8 +153,8 @@ def test_list_markers_are_no_part_of_their_sentences():
 def test_headings_are_told_from_sentences():
     from askdoc.chunk import is_heading, split_sentences
 
-    text = "# Rosewell Bakery\n\nRosewell Bakery\nRosewell Bakery was founded in 1921.\n\nmaya: ok so\nAuthor: Ana Ruiz\n"
+    text = "# Rosewell Bakery\n\nRosewell Bakery\nRosewell Bakery was founded in 1921.\n\nmaya: ok\nAuthor: A. Ruiz\n"
     spans = {text[s.start : s.end]: s for s in split_sentences(text)}
     assert is_heading(text, spans["# Rosewell Bakery"]) and is_heading(text, spans["Rosewell Bakery"])
-    assert not any(is_heading(text, spans[k]) for k in ("Rosewell Bakery was founded in 1921.", "maya: ok so",
-                                                          "Author: Ana Ruiz"))  # fmt: skip
+    assert not any(is_heading(text, spans[k]) for k in ("Rosewell Bakery was founded in 1921.", "maya: ok",
+                                                          "Author: A. Ruiz"))  # fmt: skip
