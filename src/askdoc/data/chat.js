@@ -258,9 +258,12 @@
     const cite = event.target.closest?.("a.askdoc-cite");
     if (cite && event.pointerType === "mouse" && !cite.contains(event.relatedTarget)) hidePreview();
   });
+  // Keyboard focus previews too; focus that follows a tap or a click is theirs to handle.
+  document.addEventListener("keydown", () => { lastPointer = "keyboard"; }, true);
   document.addEventListener("focusin", (event) => {
     const cite = event.target.closest?.("a.askdoc-cite");
-    if (cite) { lastPointer = "keyboard"; preview(cite); } else if (!event.target.closest?.("#askdoc-popover")) hidePreview();
+    if (cite && lastPointer === "keyboard") preview(cite);
+    else if (!cite && !event.target.closest?.("#askdoc-popover")) hidePreview();
   });
 
   // "/" goes to the question box (unless typing somewhere); Esc closes a preview, then the sheet.
