@@ -486,6 +486,10 @@ def test_a_follow_up_says_how_it_was_read_exports_and_survives_a_reload(desktop)
     assert _last_answer(desktop).locator(".askdoc-reading").count() == 0
 
 
+# The chat scrolled to its latest answer (its scrolling element is Gradio's).
+SCROLL_CHAT_DOWN = """() => document.querySelectorAll('#chat *').forEach((e) => {
+  if (e.scrollHeight > e.clientHeight + 4 && getComputedStyle(e).overflowY !== 'visible') e.scrollTop = e.scrollHeight;
+})"""
 #: What the page's live region last announced.
 LIVE = "(document.querySelector('#askdoc-live')?.textContent || '')"
 #: axe-core's rule sets: WCAG 2.0-2.2 A and AA, and its best practices.
@@ -598,6 +602,7 @@ def test_accessible_in_both_themes_at_both_sizes(browser, server, login, scheme)
                     _ask(page, "Who is the chairman of NAM?")
                     _ask(page, "What does NAM stand for?")
                     assert page.locator("#examples").is_hidden() and page.locator("#examples-toggle").is_visible()
+                    page.evaluate(SCROLL_CHAT_DOWN)
                     _screenshot(page, "phone-three-questions.png")
             elif scheme == "dark":
                 _screenshot(page, "desktop-dark.png")
