@@ -473,9 +473,16 @@ def test_a_follow_up_says_how_it_was_read_exports_and_survives_a_reload(desktop)
     _ask(desktop, "How many member states does it have?")
     assert "Reading this as: How many member states does" in _last_answer(desktop).inner_text()
     assert "120 member states" in _last_answer(desktop).inner_text()
+    # The bin clears the chat, its sources and the document view; "Undo clear" brings them back.
+    desktop.locator("#chat button[aria-label='Clear']").click()
+    desktop.wait_for_function("!document.querySelector('#chat .bot-row')", timeout=10_000)
+    desktop.locator("#undo-clear").click()
+    desktop.locator("#chat .bot-row").nth(2).wait_for(timeout=10_000)
+    assert desktop.locator("#undo-clear").is_hidden()
     # Clearing the chat clears that conversation: nothing comes back, and "Why?" leans on nothing.
     desktop.locator("#chat button[aria-label='Clear']").click()
     desktop.wait_for_function("!document.querySelector('#chat .bot-row')", timeout=10_000)
+    assert "Open the whole document" in desktop.locator("#document").inner_text()  # the view was reset
     desktop.wait_for_function("document.querySelector('#sources').innerText.includes('Ask a question')", timeout=10_000)
     desktop.reload()
     desktop.locator("#header .askdoc-loaded").wait_for(timeout=60_000)

@@ -387,7 +387,7 @@ def build(app: ChatApp):
         return chat, evidence, _sources(evidence)
 
     with gr.Blocks(title="askdoc") as demo:
-        evidence, pending = gr.State([]), gr.State("")
+        evidence, pending, stash = gr.State([]), gr.State(""), gr.State(None)
         # Kept in the browser (localStorage), encrypted with this server's secret.
         saved = gr.BrowserState(EMPTY_CONVERSATION, storage_key="askdoc-conversation")
         with gr.Row(equal_height=False):
@@ -404,6 +404,7 @@ def build(app: ChatApp):
                     show_label=False, elem_id="chat", sanitize_html=True, buttons=[], feedback_options=None,
                     placeholder="Ask about the documents: askdoc answers with a quote and where it comes from.",
                 )  # fmt: skip
+                undo = gr.Button("Undo clear", visible=False, size="sm", elem_id="undo-clear")
                 with gr.Row(elem_id="ask-row"):
                     question = gr.Textbox(
                         placeholder="Ask about the documents…", label="Your question", show_label=False, scale=5,
@@ -463,11 +464,24 @@ def build(app: ChatApp):
             button.click(lambda q=q: (q, ""), None, [question, doc], queue=False, api_visibility="private").then(
                 pose, [question, chat], [chat, question, pending, ask], queue=False, api_visibility="private"
             ).then(respond, *answer_io, api_visibility="private")
-        # Clearing the chat clears the conversation follow-ups are read against, and what the browser kept.
-        chat.clear(
-            lambda: ([], NO_SOURCES, NO_DOCUMENT, EMPTY_CONVERSATION), None, [evidence, sources, document, saved],
-            api_visibility="private",
-        )  # fmt: skip
+
+        # Clearing the chat clears the conversation follow-ups are read against, and what the browser
+        # kept; until the next question, "Undo clear" brings it all back.
+        def on_clear(kept: dict):
+            return [], NO_SOURCES, NO_DOCUMENT, EMPTY_CONVERSATION, kept, gr.Button(visible=True)
+
+        def on_undo(kept: dict | None):
+            if not kept:
+                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), None, gr.Button(visible=False)
+            shown, ev, src = restore(kept)
+            return shown, ev, src, kept, None, gr.Button(visible=False)
+
+        chat.clear(on_clear, [saved], [evidence, sources, document, saved, stash, undo], api_visibility="private")
+        undo.click(on_undo, [stash], [chat, evidence, sources, saved, stash, undo], api_visibility="private")
+        # The next question ends the chance to undo.
+        question.submit(lambda: (None, gr.Button(visible=False)), None, [stash, undo], queue=False,
+                        api_visibility="private")  # fmt: skip
+        ask.click(lambda: (None, gr.Button(visible=False)), None, [stash, undo], queue=False, api_visibility="private")
         open_doc.click(
             app.open_document, [target], [document], js="(t) => [window.askdocTarget]", api_visibility="private"
         ).then(None, js="() => window.askdocShowDocument()")
