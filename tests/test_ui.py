@@ -609,6 +609,8 @@ def test_accessible_in_both_themes_at_both_sizes(browser, server, login, scheme)
                     _ask(page, "Who is the chairman of NAM?")
                     _ask(page, "What does NAM stand for?")
                     assert page.locator("#examples").is_hidden() and page.locator("#examples-toggle").is_visible()
+                    assert page.evaluate("document.documentElement.scrollHeight <= innerHeight + 2")  # still fits
+                    assert page.locator("#chat").bounding_box()["height"] >= 420  # the examples' room is the chat's
                     page.evaluate(SCROLL_CHAT_DOWN)
                     _screenshot(page, "phone-three-questions.png")
             elif scheme == "dark":

@@ -390,7 +390,7 @@ def build(app: ChatApp):
         evidence, pending, stash = gr.State([]), gr.State(""), gr.State(None)
         # Kept in the browser (localStorage), encrypted with this server's secret.
         saved = gr.BrowserState(EMPTY_CONVERSATION, storage_key="askdoc-conversation")
-        with gr.Row(equal_height=False):
+        with gr.Row(equal_height=False, elem_id="layout"):
             with gr.Column(scale=3, elem_id="main"):
                 with gr.Row(elem_id="top"):
                     header = gr.HTML(_header(app), elem_id="header")

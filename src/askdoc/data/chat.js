@@ -238,7 +238,7 @@
     }
     const toggle = t.closest("#examples-toggle");
     if (toggle) {
-      document.body.classList.toggle("askdoc-examples-open");
+      document.getElementById("layout")?.classList.toggle("askdoc-examples-open");
       foldExamples();
       return;
     }
@@ -280,11 +280,14 @@
   });
 
   // --- The chat as it changes: accessible names, announcements, the examples folding. ---
+  // (The classes go on #layout: Gradio scopes the page's CSS to its container.)
   function foldExamples() {
+    const layout = document.getElementById("layout");
+    if (!layout) return;
     const asked = Boolean(document.querySelector("#chat .bot-row"));
-    const open = document.body.classList.contains("askdoc-examples-open");
-    document.body.classList.toggle("askdoc-folded", asked && !open);
-    if (!asked) document.body.classList.remove("askdoc-examples-open");
+    const open = layout.classList.contains("askdoc-examples-open");
+    if (layout.classList.contains("askdoc-folded") !== (asked && !open)) layout.classList.toggle("askdoc-folded", asked && !open);
+    if (!asked && open) layout.classList.remove("askdoc-examples-open");
     document.getElementById("examples-toggle")?.setAttribute("aria-expanded", String(!asked || open));
   }
 
