@@ -363,13 +363,15 @@ def build(app: ChatApp):
         """Show the question at once, and hold Ask until the answer is in."""
         shown = app.pose(question, history)
         if shown is None:
-            return gr.skip(), gr.skip(), "", gr.skip()
+            return gr.skip(), gr.skip(), "", gr.skip(), gr.skip(), gr.skip()
+        # A question ends the chance to undo a clear (in this same call: one request less per question).
+        gone = (None, gr.Button(visible=False))
         # Only a question that may be asked reaches the session's state: Gradio keeps each
         # session's state, and an 11 MB question kept 11 MB per session, never released.
         kept, refused = app.screen(question)
         if refused is not None:
-            return [*shown, refused], "", "", gr.Button(interactive=True)
-        return shown, "", kept, gr.Button(interactive=False)
+            return [*shown, refused], "", "", gr.Button(interactive=True), *gone
+        return shown, "", kept, gr.Button(interactive=False), *gone
 
     def respond(pending: str, history: list, doc: str, k: float, show_all: bool, evidence: list, saved: dict):
         if not pending:
@@ -455,14 +457,15 @@ def build(app: ChatApp):
         demo.load(refresh, [doc], listing, api_visibility="private")
         demo.load(restore, [saved], [chat, evidence, sources], api_visibility="private")
         answer_io = ([pending, chat, doc, k, show_all, evidence, saved], [chat, sources, evidence, saved, ask])
+        posed = ([question, chat], [chat, question, pending, ask, stash, undo])
         for trigger in (ask.click, question.submit):
-            trigger(pose, [question, chat], [chat, question, pending, ask], queue=False, api_visibility="private").then(
+            trigger(pose, *posed, queue=False, api_visibility="private").then(
                 respond, *answer_io, api_visibility="private"
             )
         for button, q in zip(example_buttons, EXAMPLES):
             # An example asks about its own document: the scope goes back to all documents, visibly.
             button.click(lambda q=q: (q, ""), None, [question, doc], queue=False, api_visibility="private").then(
-                pose, [question, chat], [chat, question, pending, ask], queue=False, api_visibility="private"
+                pose, *posed, queue=False, api_visibility="private"
             ).then(respond, *answer_io, api_visibility="private")
 
         # Clearing the chat clears the conversation follow-ups are read against, and what the browser
@@ -478,10 +481,6 @@ def build(app: ChatApp):
 
         chat.clear(on_clear, [saved], [evidence, sources, document, saved, stash, undo], api_visibility="private")
         undo.click(on_undo, [stash], [chat, evidence, sources, saved, stash, undo], api_visibility="private")
-        # The next question ends the chance to undo.
-        question.submit(lambda: (None, gr.Button(visible=False)), None, [stash, undo], queue=False,
-                        api_visibility="private")  # fmt: skip
-        ask.click(lambda: (None, gr.Button(visible=False)), None, [stash, undo], queue=False, api_visibility="private")
         open_doc.click(
             app.open_document, [target], [document], js="(t) => [window.askdocTarget]", api_visibility="private"
         ).then(None, js="() => window.askdocShowDocument()")

@@ -297,7 +297,8 @@
       const label = el.getAttribute("aria-label");
       const m = /^(bot|user)'s message: /.exec(label || "");
       if (!m) return;
-      const text = (el.querySelector(".askdoc-quote, .askdoc-none") || el).innerText.replace(/\s+/g, " ").trim();
+      // textContent, not innerText: no layout forced on every change of the page.
+      const text = (el.querySelector(".askdoc-quote, .askdoc-none") || el).textContent.replace(/\s+/g, " ").trim();
       el.setAttribute("aria-label", `${m[1] === "bot" ? "Answer" : "Question"}: ${text.slice(0, 300)}`);
     });
   }
@@ -321,7 +322,7 @@
     const rows = document.querySelectorAll("#chat .bot-row");
     if (rows.length > answers) {
       const last = rows[rows.length - 1];
-      const text = (last.querySelector(".askdoc-quote, .askdoc-none, .askdoc-error") || last).innerText;
+      const text = (last.querySelector(".askdoc-quote, .askdoc-none, .askdoc-error") || last).textContent;
       if (answers || document.readyState === "complete") announce(`Answer: ${text.replace(/\s+/g, " ").trim()}`);
     }
     answers = rows.length;
@@ -330,9 +331,11 @@
     if (box && !box.getAttribute("aria-keyshortcuts")) box.setAttribute("aria-keyshortcuts", "/");
   }
 
+  // One pass per frame at most, and only for changes in the chat or the header (the theme toggle).
   let pending = false;
-  new MutationObserver(() => {
-    if (pending) return;
+  new MutationObserver((changes) => {
+    if (pending || !changes.some((c) => c.target.closest?.("#chat, #top, body > *:not(.gradio-container)")
+      || c.target === document.body)) return;
     pending = true;
     requestAnimationFrame(() => { pending = false; onChatChange(); applyTheme(); });
   }).observe(document.documentElement, { childList: true, subtree: true, attributes: true,
