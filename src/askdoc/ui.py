@@ -450,6 +450,7 @@ def build(app: ChatApp):
         open_doc = gr.Button(visible="hidden", elem_id="open-doc")
         remove_doc = gr.Button(visible="hidden", elem_id="remove-doc")
         vote = gr.Button(visible="hidden", elem_id="vote")
+        api_status = gr.Markdown(visible=False)  # what /upload answers programs
         # What a vote did, for screen readers (visually hidden, announced).
         notice = gr.HTML("", elem_id="askdoc-notice")
 
@@ -501,11 +502,20 @@ def build(app: ChatApp):
                 yield said, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             yield said, None, *refresh(selected)  # the scope stays as it was
 
-        # Programs upload through /upload too: (files) -> (status HTML, ...).
         upload.upload(
-            on_upload, [upload, doc], [status, upload, *listing], api_name="upload", api_visibility="undocumented",
-            show_progress="hidden",
+            on_upload, [upload, doc], [status, upload, *listing], api_name="upload_files",
+            api_visibility="undocumented", show_progress="hidden",
         )  # fmt: skip
+
+        # Programs upload through /upload, one file a call, as before: (file) -> (status, document choices).
+        def api_upload(path):
+            message, choices = app.upload(path)
+            return message, gr.Dropdown(choices=choices)
+
+        api_file = gr.File(visible=False)
+        api_file.upload(
+            api_upload, [api_file], [api_status, doc], api_name="upload", api_visibility="undocumented"
+        ).then(refresh, [doc], listing, api_visibility="private")
         vote.click(app.vote, [target], [notice], js="(t) => [window.askdocTarget]", api_visibility="private")
         gr.api(app.api_answer, api_name="answer")
     return demo
