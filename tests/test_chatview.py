@@ -42,14 +42,16 @@ def test_each_quoted_sentence_is_followed_by_its_own_citation_number():
 def test_copy_is_markdown_with_quote_citations_and_source():
     md = chatview.reply_markdown(FOUND, doc)
     assert md.splitlines()[0] == "> “Brightwater sells **green** tea. [1] It was founded by **Ana Ruiz** in 2009. [2]”"
-    assert "[2] *Brightwater Tea* (/docs/brightwater.md), line 5, chars" in md
+    assert "[2] *Brightwater Tea* (`bw`), line 5, chars" in md
+    assert "/docs/" not in md  # the title and document id, never a path of the server's
     hidden = re.search(r"<span class='askdoc-md' hidden>(.*?)</span>", chatview.reply_html(1, FOUND, doc)).group(1)
     assert "<" not in hidden and "*" not in hidden and "\n" not in hidden  # inert to HTML and Markdown
 
 
 def test_not_found_is_one_line_with_the_closest_folded_and_no_confidence():
     html = chatview.reply_html(1, Answer("q", False, "", 0.05, [], FOUND.passages), doc)
-    assert html.startswith("<p class='askdoc-none'><b>The documents don't say.</b></p><details")
+    assert html.startswith("<div class='askdoc-none'><b>The documents don't say.</b><span class='askdoc-feedback'")
+    assert "</div><details class='askdoc-closest'>" in html
     assert "confidence" not in html
 
 
@@ -110,3 +112,51 @@ def test_a_rewritten_follow_up_says_how_it_was_read():
     assert "askdoc-reading" not in chatview.reply_html(1, FOUND, doc)
     abstained = replace(follow, found=False, text="", citations=[])
     assert "Reading this as" in chatview.reply_html(3, abstained, doc)
+
+
+def test_a_pdf_is_cited_by_page():
+    text = "Budget Memo\nThe budget is 40 million.\n\f\nKeepers\nThe bridge opens in 2030."
+    pdf = Document("memo", text, "Budget Memo", source="/x/memo.pdf")
+    start = text.index("The bridge")
+    assert chatview.located(pdf, start, len(text)) == f"p. 2, chars {start}–{len(text)}"
+    assert chatview.located(pdf, 12, 20).startswith("p. 1, ")
+    assert "\f" not in chatview.shown(text, False)
+
+
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        ("there are no documents in the index", "There are no documents yet."),
+        ("the question has no words", "Please ask a question in words"),
+        ("the question names nothing to look for", "Please ask a question that names what to look for"),
+        ("the question is not in English", "askdoc reads questions in English."),
+    ],
+)
+def test_a_question_that_cannot_be_answered_says_why(reason, said):
+    html = chatview.reply_html(1, Answer("q", False, "", 0.0, [], FOUND.passages, reason), doc)
+    assert said in html and "The documents don't say" not in html and "Closest passages" not in html
+    assert said.split("<")[0] in chatview.reply_markdown(Answer("q", False, "", 0.0, [], [], reason), doc)
+
+
+def test_the_confidence_explanation_folds_out_and_the_closest_passages_have_no_markup():
+    conf = chatview.confidence_html(0.7)
+    assert conf.startswith("<details class='askdoc-conf'><summary>") and "title=" not in conf
+    assert "adversarial" not in conf and "SQuAD" not in conf
+    html = chatview.reply_html(1, Answer("q", False, "", 0.05, [], FOUND.passages), doc)
+    closest = re.search(r"<ol>(.*)</ol>", html).group(1)
+    assert "**" not in closest and "##" not in closest and "green tea" in closest
+
+
+def test_a_reply_carries_its_feedback_case_inert():
+    html = chatview.reply_html(1, FOUND, doc)
+    case = re.search(r"<span class='askdoc-case' hidden>(.*?)</span>", html).group(1)
+    assert "<" not in case and "*" not in case
+    import json
+    from html import unescape
+
+    said = json.loads(unescape(case))
+    assert said["question"] == "Who founded Brightwater?" and said["citations"][1]["quote"] == TWO[1].quote
+
+
+def test_remove_buttons_name_their_document():
+    assert "aria-label='Remove Brightwater Tea'" in chatview.documents_html([DOC])

@@ -138,3 +138,23 @@ def test_a_huge_word_is_never_quoted_whole(fresh_index):
             assert len(c.quote) <= MAX_SENTENCE_CHARS and c.quote == text[c.start : c.end]
         assert len(ans.text) < 3 * MAX_SENTENCE_CHARS
         assert all(len(p.text) < 50_000 for p in ans.passages)
+
+
+def test_list_markers_are_no_part_of_their_sentences():
+    from askdoc.chunk import split_sentences
+
+    text = "Owners:\n- Ingrid Halvorsen runs the bakery.\n* Tomas Reyes bakes.\n2. The shop opens at six.\nA - B is ok."
+    got = [text[s.start : s.end] for s in split_sentences(text)]
+    assert got == [
+        "Owners:", "Ingrid Halvorsen runs the bakery.", "Tomas Reyes bakes.", "The shop opens at six.", "A - B is ok."
+    ]  # fmt: skip
+
+
+def test_headings_are_told_from_sentences():
+    from askdoc.chunk import is_heading, split_sentences
+
+    text = "# Rosewell Bakery\n\nRosewell Bakery\nRosewell Bakery was founded in 1921.\n\nmaya: ok\nAuthor: A. Ruiz\n"
+    spans = {text[s.start : s.end]: s for s in split_sentences(text)}
+    assert is_heading(text, spans["# Rosewell Bakery"]) and is_heading(text, spans["Rosewell Bakery"])
+    assert not any(is_heading(text, spans[k]) for k in ("Rosewell Bakery was founded in 1921.", "maya: ok",
+                                                          "Author: A. Ruiz"))  # fmt: skip

@@ -19,8 +19,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .chunk import split_sentences
-from .cues import answer_cue, asked_field, cue_hit, unanswerable_form
+from .chunk import is_heading, split_sentences
+from .cues import NO_DOCUMENTS, answer_cue, asked_field, cue_hit, unanswerable_form
 from .ingest import field_span
 from .names import PERSONAL_PRONOUN, antecedent
 from .read import Reader, Reading
@@ -135,10 +135,17 @@ def _select(
         return _abstain(question, passages, conf, "no sentence answers the question with enough evidence")
 
     by_pos = {(c.doc_id, c.number): i for i, c in enumerate(candidates)}
+    # A neighbour that is a heading is the section's title, not a sentence of the answer.
     near = [by_pos[(b.doc_id, n)] for n in (b.number - 1, b.number + 1) if (b.doc_id, n) in by_pos]
+    near = [i for i in near if not is_heading(text, candidates[i].span)]
     chosen = [best] + [i for i in sorted(near, key=lambda i: -p[i])[:1] if p[i] >= DEFAULT_JOIN_RATIO * p[best]]
     prev = by_pos.get((b.doc_id, b.number - 1))
-    if prev is not None and prev not in chosen and _ANAPHOR.match(text[b.span.start : b.span.end]):
+    if (
+        prev is not None
+        and prev not in chosen
+        and _ANAPHOR.match(text[b.span.start : b.span.end])
+        and not is_heading(text, candidates[prev].span)
+    ):
         between = text[candidates[prev].span.end : b.span.start]
         if "\n\n" not in between.replace("\r", ""):  # the same paragraph
             chosen.append(prev)
@@ -172,7 +179,7 @@ def _select(
 
 
 def _named(text: str, citations: list[Citation], pronoun_at: int) -> list[Citation]:
-    """"He suggested ...": the citations with the answer moved from the pronoun to the person
+    """ "He suggested ...": the citations with the answer moved from the pronoun to the person
     it stands for, the sentence naming them quoted first when it is not already (as it is)."""
     name = antecedent(text, pronoun_at)
     if name is None:
@@ -197,7 +204,7 @@ def _field_answer(
     question: str, field: str, passages: list[Passage], doc_texts: dict[str, str],
     doc_titles: dict[str, tuple[str, str | None]], top_k: int | None,
 ) -> Answer | None:  # fmt: skip
-    """"Who wrote this?": the line where the best passage's document states its ``field``
+    """ "Who wrote this?": the line where the best passage's document states its ``field``
     (its byline, title or date), the value as the exact answer; None when it states none."""
     doc_id = passages[0].doc_id
     title, source = doc_titles.get(doc_id, (doc_id, None))
@@ -223,6 +230,12 @@ def rerank(passages: Sequence[Passage], candidates: Sequence[Candidate], p: np.n
         for q in passages
     ]  # fmt: skip
     return [passages[i] for i in sorted(range(len(passages)), key=lambda i: (-best[i], i))]
+
+
+def no_documents(question: str) -> Answer:
+    """The reply to any question while the index is empty: a result, not an error, so that
+    the chat can say so and offer to add a document."""
+    return _abstain(question, [], 0.0, NO_DOCUMENTS)
 
 
 def _abstain(question: str, passages: list[Passage], confidence: float, reason: str) -> Answer:

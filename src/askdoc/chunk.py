@@ -18,7 +18,7 @@ from .records import Chunk, Document, Span
 
 #: Bumped whenever chunking changes in a way that alters chunk boundaries,
 #: so that stored indexes are rebuilt (it is part of the index fingerprint).
-CHUNKER_VERSION = 6
+CHUNKER_VERSION = 7
 #: A line opening a speaker's turn in a chat log or transcript ("maya: ok so ..."): after another
 #: turn, a turn of its own, though it starts in lower case like a wrapped line. A name of one or
 #: two words, not a function word.
@@ -38,6 +38,12 @@ _ABBREVIATIONS = frozenset(
 # something that can start a sentence.
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+#: A list item's marker at a line start ("- ", "* ", "• ", "1. ", "2) "): the item is a sentence, its
+#: marker no part of it (it was quoted: "- It can berth twelve ships.").
+LIST_MARKER = re.compile(r"[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+")
+# A line that reads as a heading: a few words, most capitalised, no sentence end, no colon.
+_HEADING_WORDS = 10
+_SENTENCE_END = tuple(".!?…:;,\"'”’)]")
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +74,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     for seg_start, seg_end in _segments(text, start, end):
         cut = seg_start
         for m in _BOUNDARY.finditer(text, seg_start, seg_end):
-            if _is_abbreviation(text, cut, m.start()):
+            if _is_abbreviation(text, cut, m.start()) or _is_list_number(text, cut, m.start()):
                 continue
             _add_trimmed(spans, text, cut, m.end())
             cut = m.end()
@@ -106,6 +112,13 @@ def _turn(text: str, at: int, end: int) -> bool:
     return m is not None and m.group("name").lower() not in STOPWORDS
 
 
+def _is_list_number(text: str, lo: int, dot: int) -> bool:
+    """Whether the "." at ``dot`` numbers a list item ("2. The shop opens"): a line that begins
+    with a number of up to three digits, nothing of the sentence before it on that line."""
+    line_start = text.rfind("\n", 0, dot) + 1
+    return lo <= line_start and re.fullmatch(r"[ \t]*\d{1,3}", text[line_start:dot]) is not None
+
+
 def _is_abbreviation(text: str, lo: int, dot: int) -> bool:
     if text[dot] != ".":
         return False
@@ -118,6 +131,11 @@ def _is_abbreviation(text: str, lo: int, dot: int) -> bool:
 def _add_trimmed(spans: list[Span], text: str, a: int, b: int) -> None:
     while a < b and text[a].isspace():
         a += 1
+    line_start = text.rfind("\n", 0, a) + 1
+    if not text[line_start:a].strip(" \t"):
+        marker = LIST_MARKER.match(text, a, b)
+        if marker and marker.end() < b:
+            a = marker.end()  # positions stay the source's: the sentence starts after the marker
     while b > a and text[b - 1].isspace():
         b -= 1
     while b - a > MAX_SENTENCE_CHARS:
@@ -253,6 +271,23 @@ def _split_huge_words(words, counts, budget):
             out_words.append((x, min(b, x + budget)))
             out_counts.append(min(b, x + budget) - x)
     return out_words, out_counts
+
+
+def is_heading(text: str, span: Span) -> bool:
+    """Whether the sentence ``span`` is a section title rather than a sentence of the text: a
+    Markdown heading ("## Opening"), or a line of its own that reads as one ("Rosewell Bakery":
+    a few words, most capitalised, without a sentence end or a colon). A heading is never
+    quoted beside the sentence under it."""
+    m = _MD_HEADING.match(text, span.start, span.end)
+    if m and m.end() == span.end:
+        return True
+    line = text[span.start : span.end]
+    alone = (span.start == 0 or text[span.start - 1] == "\n") and (span.end == len(text) or text[span.end] == "\n")
+    words = line.split()
+    if not alone or not words or len(words) > _HEADING_WORDS or line.endswith(_SENTENCE_END) or ":" in line:
+        return False
+    long = [w for w in words if len(w) > 3]
+    return line[0].isupper() and sum(w[0].isupper() for w in long) * 2 >= len(long)
 
 
 def _sections(doc: Document, sentences: list[Span]) -> list[str]:

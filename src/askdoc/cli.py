@@ -217,6 +217,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """``askdoc feedback export``: the chat's votes as an eval set, gold left to fill in."""
+    from . import feedback
+
+    folder = _settings(args).index_dir
+    votes = feedback.VOTES if args.all else ("down",)
+    n, text = feedback.export(folder, args.out, votes)
+    if args.out is None:
+        sys.stdout.write(text)
+    which = "votes" if args.all else "'not helpful' votes"
+    print(f"askdoc: exported {n} {which} from {folder / feedback.FILE}" + (f" to {args.out}" if args.out else ""),
+          file=sys.stderr)  # fmt: skip
+    return 0
+
+
 def _int_list(text: str) -> list[int]:
     try:
         return [int(x) for x in text.split(",") if x.strip()]
@@ -354,6 +369,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (default 127.0.0.1, or GRADIO_SERVER_NAME)")
     p.add_argument("--port", type=int, help="port (default 7860, or GRADIO_SERVER_PORT)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("feedback", parents=[common], help="the chat's answer votes as an eval set")
+    p.add_argument("action", choices=["export"], help="export: print (or --out) the votes as eval/article.jsonl cases")
+    p.add_argument("--out", help="write to this file instead of stdout")
+    p.add_argument("--all", action="store_true", help="the 'helpful' votes too, not only 'not helpful'")
+    p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("docs", parents=[common], help="list the indexed documents")
     p.set_defaults(func=cmd_docs)

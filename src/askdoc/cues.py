@@ -191,6 +191,13 @@ _ENGLISH = frozenset(
 )
 #: Questions this short may be keywords ("NAM founding year") and pass without a function word.
 _KEYWORDS_MAX = 3
+#: Why a question cannot be asked (`unanswerable_form`), as `Answer.reason` says it: the chat
+#: tells each case apart (ask for a question; say that askdoc reads English questions).
+NO_WORDS = "the question has no words"
+NOT_ENGLISH = "the question is not in English"
+NOTHING_TO_LOOK_FOR = "the question names nothing to look for"
+#: `Answer.reason` when the index holds no documents at all: nothing was searched.
+NO_DOCUMENTS = "there are no documents in the index"
 
 
 def unanswerable_form(question: str) -> str:
@@ -198,17 +205,17 @@ def unanswerable_form(question: str) -> str:
     nothing but function words, or another script or language."""
     found = _LETTERS.findall(question)
     if not found:
-        return "the question has no words"
+        return NO_WORDS
     letters = "".join(found)
     # Latin letters, accented ones included (U+00C0-U+024F).
     latin = sum(ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in letters)
     if latin < 0.5 * len(letters):
-        return "the question is not in English"
+        return NOT_ENGLISH
     lowered = [w.lower() for w in found]
     if all(w in STOPWORDS for w in lowered):
-        return "the question names nothing to look for"
+        return NOTHING_TO_LOOK_FOR
     if len(lowered) > _KEYWORDS_MAX and not any(w in _ENGLISH for w in lowered):
-        return "the question is not in English"
+        return NOT_ENGLISH
     return ""
 
 

@@ -230,6 +230,9 @@ class Index(Writes):
         self, question: str, k: int | None = None, doc_ids: list[str] | None = None, history: History = ()
     ) -> Answer:
         """Answer from the indexed documents, quoting them; see `askdoc.answer` (and its ``history``)."""
+        if not doc_ids and not self._stored():
+            # Nothing to search: a reply that says so (`Answer.reason`), not "the documents don't say".
+            return answer_stage.no_documents(check_question(question))
         r = self.retrieve(question, k, doc_ids, history)
         answer = answer_stage.select(r, self.settings.min_confidence, self.reader)
         if r.resolved == r.asked:

@@ -22,6 +22,8 @@ from .errors import (
 from .names import find_aliases
 from .records import Document, Span
 
+#: Between a PDF's pages in its text (see `_pdf_text`).
+PAGE_BREAK = "\n\f\n"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 
 # A heading that starts a web page's trailing furniture (Markdown marks allowed). It only
@@ -661,7 +663,9 @@ def _pdf_text(data: bytes, path: Path) -> tuple[str, str]:
         raise UnsupportedDocument(f"{path}: the PDF is password-protected; save a copy without the password") from None
     except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise UnsupportedDocument(f"{path}: not a readable PDF ({exc})") from None
-    text = "\n\n".join(p for p in pages if p)
+    # Pages are joined by a form feed on a line of its own (a blank line to the sentence
+    # splitter), empty pages kept, so that an offset's page is the form feeds before it plus one.
+    text = PAGE_BREAK.join(pages)
     if not text.strip():
         raise EmptyDocument(f"{path}: the PDF has no text layer (scanned?); run OCR on it first")
     return text, str(meta_title).strip()

@@ -146,9 +146,7 @@ def default_index() -> Index:
         return _DEFAULT
 
 
-def answer(
-    question: str, k: int | None = None, doc_ids: list[str] | None = None, history: History = ()
-) -> Answer:
+def answer(question: str, k: int | None = None, doc_ids: list[str] | None = None, history: History = ()) -> Answer:
     """Answer ``question`` from the default index by quoting the documents.
 
     ``history`` is the conversation so far, oldest first: earlier questions, or

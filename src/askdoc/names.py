@@ -157,8 +157,10 @@ class Aliases:
         for words, short in self._longs.get(tokens[i].group().lower(), ()):
             n = len(words)
             here = tokens[i : i + n]
-            if len(here) == n and all(t.group().lower() == w for t, w in zip(here, words)) and all(
-                _JOINER.fullmatch(question[a.end() : b.start()]) for a, b in zip(here, here[1:])
+            if (
+                len(here) == n
+                and all(t.group().lower() == w for t, w in zip(here, words))
+                and all(_JOINER.fullmatch(question[a.end() : b.start()]) for a, b in zip(here, here[1:]))
             ):
                 return n, short
         return None

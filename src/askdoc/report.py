@@ -252,8 +252,10 @@ def _emphasise(line: str, exact: str) -> str:
 
 
 def _position(idx, doc_id: str, start: int, end: int) -> str:
-    text = idx.document(doc_id).text
-    return f"line {text.count(chr(10), 0, start) + 1}, chars {start}–{end}"
+    """As the chat says it: "line 9, chars …", or for a PDF "p. 3, chars …"."""
+    from .chatview import located
+
+    return located(idx.document(doc_id), start, end)
 
 
 class IndexingProgress:

@@ -262,7 +262,7 @@ def bf16_hardware() -> bool:
 
 
 def resolve_precision(precision: str, device: str) -> str:
-    """"fp32" or "bf16": ``precision`` as asked, "auto" by the hardware's bf16 units."""
+    """ "fp32" or "bf16": ``precision`` as asked, "auto" by the hardware's bf16 units."""
     if precision not in ("auto", "fp32", "bf16"):
         raise DataSetError(f"precision must be auto, fp32 or bf16, not {precision!r}")
     if precision != "auto":

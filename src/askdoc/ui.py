@@ -11,9 +11,12 @@ from __future__ import annotations
 import dataclasses
 import errno
 import html
+import json
 import os
+import re
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import chatview
@@ -79,10 +82,15 @@ class ChatApp:
         return any(d.doc_id == EXAMPLES_DOC for d in self.index.documents())
 
     def examples_label(self) -> str:
+        """The examples' heading, a button that folds them out again once the first question
+        folded them away (chat.js; on a phone they took a third of the screen)."""
         if not self.has_examples():
             return ""
         title = html.escape(self.doc(EXAMPLES_DOC).title)
-        return f"<p class='askdoc-muted'>Examples about <i>{title}</i> (all documents):</p>"
+        return (
+            "<p class='askdoc-muted'><button type='button' id='examples-toggle' aria-controls='examples' "
+            f"aria-expanded='true'>Examples</button> about <i>{title}</i> (all documents):</p>"
+        )
 
     def pose(self, question: str, history: list) -> list | None:
         """``history`` with the question shown as the last bubble (cut at the question limit);
@@ -166,8 +174,54 @@ class ChatApp:
             progress(1.0, desc="Done")
         verb = {"added": "Indexed", "updated": "Re-indexed", "unchanged": "Already indexed"}[res.status]
         skipped = f"; {res.furniture_chars:,} chars of page furniture at its end skipped" if res.furniture_chars else ""
-        said = f"{verb} **{chatview.inert(res.title)}** ({res.chunks} chunks) as `{res.doc_id}`{skipped}."
+        parts = f"{res.chunks} passage{'s' if res.chunks != 1 else ''}"
+        said = f"{verb} **{chatview.inert(res.title)}** ({parts}) as `{res.doc_id}`{skipped}."
         return said, self.choices()
+
+    def uploads(self, paths: list[str] | None, poll: float = 0.25) -> Iterator[str]:
+        """Index several uploaded files, one after another, yielding the Documents panel's
+        status, a line per file (waiting, its progress, then what became of it), as it goes."""
+        paths = [p for p in (paths or []) if p]
+        if not paths:
+            yield status_html([("", "No file chosen.", None)])
+            return
+        names = [os.path.basename(Path(p).name) for p in paths]
+        lines: list[tuple[str, str, float | None]] = [(n, f"{chatview.inert(n)}: waiting", None) for n in names]
+        for i, path in enumerate(paths):
+            box: dict = {}
+
+            def step(frac: float, desc: str = "", i: int = i) -> None:
+                lines[i] = (names[i], desc, frac)
+
+            def work(path: str = path, box: dict = box) -> None:
+                box["said"] = self.upload(path, step)[0]
+
+            lines[i] = (names[i], "reading", 0.0)
+            worker = threading.Thread(target=work, daemon=True)
+            worker.start()
+            while worker.is_alive():
+                yield status_html(lines)
+                worker.join(poll)
+            lines[i] = (names[i], box.get("said", "**Not indexed:** an internal error"), None)
+        yield status_html(lines)
+
+    def vote(self, payload: str) -> str:
+        """Record a vote on an answer (see `askdoc.feedback`); returns what to announce."""
+        from . import feedback
+
+        try:
+            sent = json.loads(payload or "")
+            case = feedback.case_from(sent.get("vote"), sent.get("case"))
+            feedback.record(self.index.settings.index_dir, case)
+        except (ValueError, AttributeError):
+            return "The vote could not be read."
+        except QuestionError as exc:
+            return f"The vote was not recorded: {exc}."
+        except OSError as exc:
+            return f"The vote could not be saved ({exc.strerror or exc})."
+        if case.vote == "down":
+            return "Thank you: saved as a case to check (askdoc feedback export)."
+        return "Thank you for the feedback."
 
     def remove(self, doc_id: str) -> str:
         """Remove one document; returns the status message."""
@@ -228,6 +282,22 @@ def _history(history: object) -> list:
     return history
 
 
+def status_html(lines: list[tuple[str, str, float | None]]) -> str:
+    """The upload status, a line per file: its progress bar while it is indexed, then what the
+    upload said (its Markdown's bold and code as HTML)."""
+    items = []
+    for name, said, frac in lines:
+        if frac is None:
+            text = re.sub(r"`([^`]+)`", r"<code>\1</code>", re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", said))
+            items.append(f"<li>{text}</li>")
+        else:
+            label = html.escape(said if name in said else f"{name}: {said}")
+            items.append(
+                f"<li>{label} <progress max='100' value='{round(frac * 100)}' aria-label='{label}'></progress></li>"
+            )
+    return f"<ul class='askdoc-uploads'>{''.join(items)}</ul>"
+
+
 def _refusal(exc: AskdocError) -> str:
     return f"<p class='askdoc-error'><b>Could not answer:</b> {chatview.inert(str(exc))}</p>"
 
@@ -259,10 +329,16 @@ def keep_upload(index_dir: Path, path: Path, name: str) -> Path:
     return target.resolve()
 
 
+THEME_TOGGLE = (
+    "<button id='theme-toggle' type='button' aria-pressed='false' title='Switch between light and dark'>"
+    "Dark theme</button>"
+)
+
+
 def _header(app: ChatApp) -> str:
     return (
         "<h1>askdoc</h1><p class='askdoc-muted'>Answers by quoting your documents, or says they don't.</p>"
-        + chatview.header_html(app.index.documents(), "<a id='docs-link' href='#documents'>Manage</a>")
+        + chatview.header_html(app.index.documents(), "<a id='docs-link' href='#documents'>Add or remove</a>")
     )
 
 
@@ -286,13 +362,15 @@ def build(app: ChatApp):
         """Show the question at once, and hold Ask until the answer is in."""
         shown = app.pose(question, history)
         if shown is None:
-            return gr.skip(), gr.skip(), "", gr.skip()
+            return gr.skip(), gr.skip(), "", gr.skip(), gr.skip(), gr.skip()
+        # A question ends the chance to undo a clear (in this same call: one request less per question).
+        gone = (None, gr.Button(visible=False))
         # Only a question that may be asked reaches the session's state: Gradio keeps each
         # session's state, and an 11 MB question kept 11 MB per session, never released.
         kept, refused = app.screen(question)
         if refused is not None:
-            return [*shown, refused], "", "", gr.Button(interactive=True)
-        return shown, "", kept, gr.Button(interactive=False)
+            return [*shown, refused], "", "", gr.Button(interactive=True), *gone
+        return shown, "", kept, gr.Button(interactive=False), *gone
 
     def respond(pending: str, history: list, doc: str, k: float, show_all: bool, evidence: list, saved: dict):
         if not pending:
@@ -310,13 +388,15 @@ def build(app: ChatApp):
         return chat, evidence, _sources(evidence)
 
     with gr.Blocks(title="askdoc") as demo:
-        evidence, pending = gr.State([]), gr.State("")
+        evidence, pending, stash = gr.State([]), gr.State(""), gr.State(None)
         # Kept in the browser (localStorage), encrypted with this server's secret.
         saved = gr.BrowserState(EMPTY_CONVERSATION, storage_key="askdoc-conversation")
-        with gr.Row(equal_height=False):
+        with gr.Row(equal_height=False, elem_id="layout"):
             with gr.Column(scale=3, elem_id="main"):
                 with gr.Row(elem_id="top"):
                     header = gr.HTML(_header(app), elem_id="header")
+                    # The page's script flips light and dark, remembered in the browser.
+                    gr.HTML(THEME_TOGGLE, elem_id="theme-wrap", container=False)
                     doc = gr.Dropdown(
                         app.choices(), value="", label="Search in", show_label=False, container=False,
                         elem_id="doc", scale=0, min_width=220,
@@ -325,16 +405,22 @@ def build(app: ChatApp):
                     show_label=False, elem_id="chat", sanitize_html=True, buttons=[], feedback_options=None,
                     placeholder="Ask about the documents: askdoc answers with a quote and where it comes from.",
                 )  # fmt: skip
+                undo = gr.Button("Undo clear", visible=False, size="sm", elem_id="undo-clear")
                 with gr.Row(elem_id="ask-row"):
                     question = gr.Textbox(
-                        placeholder="Ask about the documents…", show_label=False, scale=5, elem_id="question"
-                    )
+                        placeholder="Ask about the documents…", label="Your question", show_label=False, scale=5,
+                        elem_id="question",
+                    )  # fmt: skip
                     ask = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
                 examples_label = gr.HTML(app.examples_label(), elem_id="examples-label")
                 with gr.Row(elem_id="examples", visible=app.has_examples()) as examples:
                     example_buttons = [gr.Button(q, size="sm") for q in EXAMPLES]
             with gr.Column(scale=2, elem_id="side"):
-                gr.HTML("<button id='side-close' type='button'>Close</button>", elem_id="side-close-wrap")
+                gr.HTML(
+                    "<span id='side-title'>Sources and documents</span>"
+                    "<button id='side-close' type='button' aria-label='Close sources'>Close</button>",
+                    elem_id="side-close-wrap",
+                )
                 # Export is the page's own (chat.js): the conversation as Markdown, with quotes and sources.
                 gr.HTML(
                     "<button id='export' type='button' title='Save the conversation as Markdown'>Export the chat"
@@ -347,57 +433,89 @@ def build(app: ChatApp):
                 document = gr.HTML(NO_DOCUMENT, elem_id="document")
                 gr.Markdown("### Documents", elem_id="documents")
                 doclist = gr.HTML(chatview.documents_html(app.index.documents()), elem_id="doclist")
+                # Per-file progress and results show here, in the Documents panel, not over the page.
+                status = gr.HTML("", elem_id="upload-status")
                 upload = gr.File(
-                    label="Add a document (.txt, .md, .html, .pdf)",
+                    label="Add documents (.txt, .md, .html, .pdf; several at once)",
                     file_types=[".txt", ".md", ".markdown", ".html", ".htm", ".pdf"],
+                    file_count="multiple",
                     elem_id="upload",
                 )
-                status = gr.Markdown(elem_id="upload-status")
                 with gr.Accordion("Settings", open=False):
-                    k = gr.Slider(1, 20, value=app.index.settings.top_k, step=1, label="Passages to retrieve (top-k)")
+                    k = gr.Slider(1, 20, value=app.index.settings.top_k, step=1, label="Passages to retrieve")
                     show_all = gr.Checkbox(False, label="Show all retrieved passages")
         # Reached only from the page's script (chat.js): it sets window.askdocTarget and clicks them.
         target = gr.Textbox(visible="hidden")
         open_doc = gr.Button(visible="hidden", elem_id="open-doc")
         remove_doc = gr.Button(visible="hidden", elem_id="remove-doc")
+        vote = gr.Button(visible="hidden", elem_id="vote")
+        api_status = gr.Markdown(visible=False)  # what /upload answers programs
+        # What a vote did, for screen readers (visually hidden, announced).
+        notice = gr.HTML("", elem_id="askdoc-notice")
 
         listing = [doc, header, doclist, examples_label, examples]
         demo.load(refresh, [doc], listing, api_visibility="private")
         demo.load(restore, [saved], [chat, evidence, sources], api_visibility="private")
         answer_io = ([pending, chat, doc, k, show_all, evidence, saved], [chat, sources, evidence, saved, ask])
+        posed = ([question, chat], [chat, question, pending, ask, stash, undo])
         for trigger in (ask.click, question.submit):
-            trigger(pose, [question, chat], [chat, question, pending, ask], queue=False, api_visibility="private").then(
+            trigger(pose, *posed, queue=False, api_visibility="private").then(
                 respond, *answer_io, api_visibility="private"
             )
         for button, q in zip(example_buttons, EXAMPLES):
             # An example asks about its own document: the scope goes back to all documents, visibly.
             button.click(lambda q=q: (q, ""), None, [question, doc], queue=False, api_visibility="private").then(
-                pose, [question, chat], [chat, question, pending, ask], queue=False, api_visibility="private"
+                pose, *posed, queue=False, api_visibility="private"
             ).then(respond, *answer_io, api_visibility="private")
-        # Clearing the chat clears the conversation follow-ups are read against, and what the browser kept.
-        chat.clear(
-            lambda: ([], NO_SOURCES, EMPTY_CONVERSATION), None, [evidence, sources, saved], api_visibility="private"
-        )
+
+        # Clearing the chat clears the conversation follow-ups are read against, and what the browser
+        # kept; until the next question, "Undo clear" brings it all back.
+        def on_clear(kept: dict):
+            return [], NO_SOURCES, NO_DOCUMENT, EMPTY_CONVERSATION, kept, gr.Button(visible=True)
+
+        def on_undo(kept: dict | None):
+            if not kept:
+                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), None, gr.Button(visible=False)
+            shown, ev, src = restore(kept)
+            return shown, ev, src, kept, None, gr.Button(visible=False)
+
+        chat.clear(on_clear, [saved], [evidence, sources, document, saved, stash, undo], api_visibility="private")
+        undo.click(on_undo, [stash], [chat, evidence, sources, saved, stash, undo], api_visibility="private")
         open_doc.click(
             app.open_document, [target], [document], js="(t) => [window.askdocTarget]", api_visibility="private"
         ).then(None, js="() => window.askdocShowDocument()")
 
         def on_remove(doc_id: str, selected: str):
-            return (app.remove(doc_id), *refresh(selected))
+            return (status_html([("", app.remove(doc_id), None)]), *refresh(selected))
 
         remove_doc.click(
             on_remove, [target, doc], [status, *listing], js="(t, d) => [window.askdocTarget, d]",
             api_visibility="private",
         )  # fmt: skip
 
-        def on_upload(path, progress=gr.Progress()):  # noqa: B008 (Gradio's injection idiom)
-            message, choices = app.upload(path, progress)
-            return message, gr.Dropdown(choices=choices)  # the scope stays as it was
+        def on_upload(paths, selected: str):
+            """Each file's progress in the Documents panel as it goes; at the end the drop zone
+            comes back empty (no chip, failed files included) and the listings are current."""
+            said = ""
+            for said in app.uploads(paths):
+                yield said, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield said, None, *refresh(selected)  # the scope stays as it was
 
-        # Programs upload through /upload too: (file) -> (status, document choices).
-        upload.upload(on_upload, [upload], [status, doc], api_name="upload", api_visibility="undocumented").then(
-            refresh, [doc], listing, api_visibility="private"
-        )
+        upload.upload(
+            on_upload, [upload, doc], [status, upload, *listing], api_name="upload_files",
+            api_visibility="undocumented", show_progress="hidden",
+        )  # fmt: skip
+
+        # Programs upload through /upload, one file a call, as before: (file) -> (status, document choices).
+        def api_upload(path):
+            message, choices = app.upload(path)
+            return message, gr.Dropdown(choices=choices)
+
+        api_file = gr.File(visible=False)
+        api_file.upload(
+            api_upload, [api_file], [api_status, doc], api_name="upload", api_visibility="undocumented"
+        ).then(refresh, [doc], listing, api_visibility="private")
+        vote.click(app.vote, [target], [notice], js="(t) => [window.askdocTarget]", api_visibility="private")
         gr.api(app.api_answer, api_name="answer")
     return demo
 
