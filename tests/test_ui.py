@@ -453,7 +453,8 @@ def test_login_from_the_environment(server):
             codes.append(exc.code)
     assert codes == [400] * 5 + [429, 429], codes
     time.sleep(1.5)  # the first wait is 1 s; then the right password clears the count (later tests log in)
-    assert "1961" in Client(server["url"], auth=AUTH, verbose=False).predict("When was NAM established?", api_name="/answer")["text"]
+    again = Client(server["url"], auth=AUTH, verbose=False)
+    assert "1961" in again.predict("When was NAM established?", api_name="/answer")["text"]
 
 
 def test_a_follow_up_says_how_it_was_read_exports_and_survives_a_reload(desktop):
