@@ -50,6 +50,12 @@ _TIME = (
     r"noon|midnight|morning|evening|night|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
     r"spring|summer|autumn|winter|daily|weekly|monthly|annually|years?|months?|weeks?|days?|hours?)\b"
 )
+# A time told by the events around it also answers "when": "after the Cold War", "during
+# World War II", "since independence", "before the election".
+_RELATIVE = (
+    r"\b(after|before|during|since|until|following|amid)\s+(the\s+)?((end|start|beginning|fall|collapse)\s+of\s+"
+    r"(the\s+)?)?((?-i:[A-Z][\w-]+)|(war|crisis|pandemic|revolution|election|independence|invasion|recession)s?\b)"
+)
 # Digits inside a name ("COVID-19", "G20") are no quantity; ordinals ("21st") are.
 _NUMBER = (
     r"(?<![\w-])\d[\d,.]*(st|nd|rd|th)?\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -77,7 +83,7 @@ _CUES: list[tuple[re.Pattern, Cue]] = [
             r"(year|date|day|month|time|decade|century)s?\b",
             re.I,
         ),
-        Cue(re.compile(f"{_YEAR}|{_MONTH}|{_TIME}", re.I), True),
+        Cue(re.compile(f"{_YEAR}|{_MONTH}|{_TIME}|{_RELATIVE}", re.I), True),
     ),
     (
         re.compile(
