@@ -134,5 +134,17 @@ def start_app(folder, **extra_env: str):
     url = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     cmd = [sys.executable, "app.py", "--port", str(port)]
-    with serving(cmd, url, folder / "server.log", cwd=ROOT, env=env):
-        yield {"url": url, "started": started, "index_dir": folder / "index"}
+    with serving(cmd, url, folder / "server.log", cwd=ROOT, env=env) as proc:
+        yield {"url": url, "started": started, "index_dir": folder / "index", "pid": proc.pid}
+
+
+#: The upload cap of `chat_server`: its request-body cap is this plus 1 MB.
+SHARED_UPLOAD_BYTES = 500_000
+
+
+@pytest.fixture(scope="session")
+def chat_server(tmp_path_factory):
+    """One chat server (`app.py`, the article indexed) for the load, body-cap and memory
+    tests: starting one takes most of a test's time on two cores."""
+    with start_app(tmp_path_factory.mktemp("chat"), ASKDOC_MAX_UPLOAD_BYTES=str(SHARED_UPLOAD_BYTES)) as running:
+        yield running

@@ -9,8 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .conftest import start_app
-
 # Enough to overlap every stage of an answer (checked: answers interleave), few enough for
 # two cores; the bench measures throughput and latency at larger counts.
 CLIENTS = 16
@@ -44,10 +42,9 @@ def _key(answer: dict) -> tuple:
     return answer["found"], answer["text"], [(c["doc_id"], c["start"], c["end"]) for c in answer["citations"]]
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with start_app(tmp_path_factory.mktemp("load")) as running:
-        yield running
+@pytest.fixture()
+def app(chat_server):
+    return chat_server
 
 
 def test_16_clients_times_5_questions(app, tmp_path):
@@ -167,7 +164,11 @@ def test_clients_see_only_committed_states_while_a_writer_works(app, tmp_path):
                         errors.append(f"client {n}: a quote from no committed version: {got['text']!r}")
                     seen.add(state or "?")
 
-    time.sleep(1.0)  # the writer is at work before the first question
+    # The writer is at work before the first question: its document has been seen once.
+    ready = time.monotonic() + 120
+    while not single.predict("When is high tide at Marrow Point?", api_name="/answer")["found"]:
+        assert time.monotonic() < ready and writer.poll() is None, "the writer's document never appeared"
+        time.sleep(0.2)
     with ThreadPoolExecutor(CLIENTS) as pool:
         for f in [pool.submit(user, n) for n in range(CLIENTS)]:
             f.result(timeout=260)

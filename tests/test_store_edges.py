@@ -76,7 +76,6 @@ def test_answers_while_another_process_reindexes_the_document(tmp_path, fake_emb
     assert any(f"started in {2000 + writes}." in p.text for p in last.passages)
 
 
-
 # -- damaged vector files -------------------------------------------------------
 
 LEDGER = "Ledger\n\n" + " ".join(f"Fact {i} is kept in the harbour office ledger." for i in range(1001))
