@@ -29,6 +29,13 @@ class Terminal:
         )
         os.close(slave)
         self.seen = ""
+        # poll, not select: select() refuses descriptors past 1,024, which a test process
+        # that has opened many indexes reaches.
+        self.poller = select.poll()
+        self.poller.register(self.fd, select.POLLIN)
+
+    def _ready(self, timeout: float) -> bool:
+        return bool(self.poller.poll(timeout * 1000))
 
     def read_until(self, pattern: str, timeout: float = 180) -> str:
         """Everything printed up to and including ``pattern`` (a regex), escapes removed."""
@@ -39,9 +46,9 @@ class Terminal:
                 out, self.seen = self.seen[: m.end()], self.seen[m.end() :]
                 return out
             left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None and not select.select([self.fd], [], [], 0)[0]:
+            if left <= 0 or self.proc.poll() is not None and not self._ready(0):
                 pytest.fail(f"no {pattern!r} in the terminal; it showed: {self.seen[-2000:]!r}")
-            if select.select([self.fd], [], [], min(left, 1.0))[0]:
+            if self._ready(min(left, 1.0)):
                 try:
                     chunk = os.read(self.fd, 65536)
                 except OSError:  # the process closed the terminal

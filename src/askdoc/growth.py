@@ -69,7 +69,7 @@ def measure(
             if n % 100 == 0:
                 say(f"growth: {n} of {one_by_one} documents one by one")
         took = time.perf_counter() - started
-        points = sorted({min(10, one_by_one), one_by_one})
+        points = sorted({min(10, one_by_one), min(1000, one_by_one), one_by_one})
         at = {p: statistics.median(costs[max(0, p - WINDOW // 2 - 1) : p + WINDOW // 2]) for p in points}
         out["one_by_one"] = {
             "documents": one_by_one,
