@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 .venv/bin/ruff check src tests eval app.py
 # Two workers, a test file each at a time: on two cores most tests wait on a process, a
-# server or a browser part of the time (8.8 min against 16 in one process, measured).
+# server or a browser part of the time (user CPU 1.6x the wall time, measured).
 .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
 # The article, its dialogues and our informal sets (forum, reviews, chat); then a collection: every
 # paragraph of two held-out SQuAD v2 articles a document, questions asked of all (a sample, at 10 and 90).
