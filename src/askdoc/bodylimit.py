@@ -63,16 +63,22 @@ class BodyLimit:
             await self._refuse(send)
 
     async def _refuse(self, send) -> None:
-        body = f"request body too large: the limit is {self.limit:,} bytes\n".encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_text(send, 413, f"request body too large: the limit is {self.limit:,} bytes", connection=b"close")
+
+
+async def send_text(send, status: int, text: str, **headers: bytes) -> None:
+    """Answer an ASGI request with ``status`` and one line of plain text (and ``headers``)."""
+    body = f"{text}\n".encode()
+    extra = [(name.replace("_", "-").encode(), value) for name, value in headers.items()]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *extra,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

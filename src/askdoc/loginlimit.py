@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
+from .bodylimit import send_text
+
 #: Failed logins an address may make before it has to wait.
 FREE_TRIES = 5
 #: The first wait, in seconds, and the longest.
@@ -62,16 +64,5 @@ class LoginLimit:
 
 async def _too_many(send, wait: float) -> None:
     seconds = max(1, round(wait + 0.5))
-    body = f"too many failed logins from this address: try again in {seconds} s\n".encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(seconds).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    text = f"too many failed logins from this address: try again in {seconds} s"
+    await send_text(send, 429, text, retry_after=str(seconds).encode())
