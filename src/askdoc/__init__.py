@@ -9,7 +9,17 @@ Heavy libraries (torch, chromadb) load on first use, not on import.
 
 from __future__ import annotations
 
-from .errors import (
+import os
+
+# Torch's OpenMP threads spin between operations by default. Beside other busy processes (a
+# second test worker, an indexing job, the chat server's own requests) each operation then
+# waits for a spinning thread to get a core back: one question's embedding took 0.8 s instead
+# of 0.05 s on 2 loaded cores, and a 60-paragraph batch was no faster. Sleeping threads cost
+# nothing measurable on a quiet machine. OpenMP reads this once, when torch loads, so it is set
+# here, before any askdoc module can import torch; a value the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .errors import (  # noqa: E402
     AskdocError,
     ConfigError,
     DocumentEncodingError,
