@@ -31,6 +31,14 @@ def test_may_the_verb_is_no_month():
     assert hits("When did the talks begin?", "The talks began in May.")
 
 
+@pytest.mark.parametrize(
+    "q", ["Until when is he chairing it?", "Till when?", "By when did the colonies gain independence?", "Since when?"]
+)
+def test_a_when_after_a_preposition_still_wants_a_time(q):
+    assert hits(q, "He has chaired it since 2019.")
+    assert not hits(q, "He chairs the movement through a challenging period.")
+
+
 def test_digits_inside_names_are_no_quantity():
     q = "How many days did the summit last?"
     assert not hits(q, "It discussed the COVID-19 pandemic with the G20.")

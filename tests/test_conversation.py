@@ -41,6 +41,16 @@ def test_an_unanswerable_follow_up_still_abstains(article_index):
     assert not ans.found and ans.text == ""
 
 
+def test_a_doubtful_reading_that_only_draws_the_last_quote_again_abstains(article_index):
+    # "that region" reads as "the South Caucasus region", which draws the sentence just quoted:
+    # it says nothing of countries, and asked as typed the question draws that sentence again.
+    first = "In which region has Azerbaijan promoted regional cooperation?"
+    prev = article_index.answer(first)
+    assert prev.found and "South Caucasus" in prev.text
+    ans = article_index.answer("Which countries belong to that region?", history=[(first, prev)])
+    assert not ans.found and ans.text == "" and ans.citations == []
+
+
 def test_history_as_one_string_is_an_error(article_index):
     with pytest.raises(QuestionError, match="history"):
         article_index.answer("Why?", history="What did President Aliyev oppose?")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from askdoc.records import Answer, Citation
-from askdoc.resolve import resolve, speaks_to
+from askdoc.answering import near_previous
+from askdoc.records import Answer, Citation, Passage, Span
+from askdoc.resolve import previous_quote, resolve, speaks_to
+from askdoc.scorer import Candidate
 
 
 def _answer(question: str, text: str, exact: str) -> Answer:
@@ -110,3 +113,29 @@ def test_a_long_history_of_bare_questions_is_read_in_linear_time():
     r = resolve("How many member states does it have?", history)
     assert time.perf_counter() - started < 1.0
     assert r.rule == "pronoun"
+
+
+def test_previous_quote_is_the_last_answer_s_sentences_and_passage():
+    prev = _answer("Who chairs NAM?", "President Aliyev chairs NAM.", "President Aliyev")
+    passage = Passage("a", "T", None, 900, 1200, "...", 0.5, chunk_id="a:g:3")
+    prev = Answer(prev.question, True, prev.text, 0.8, prev.citations, [passage], exact=prev.exact)
+    spans, chunks = previous_quote([("Who chairs NAM?", prev)])
+    assert spans == (("a", 1000, 1000 + len(prev.text)),) and chunks == ("a:g:3",)
+    # as programs send it (JSON), and nothing from a bare question or an abstention
+    assert previous_quote([{"question": "Who chairs NAM?", "answer": prev.to_dict()}]) == (spans, chunks)
+    from askdoc.ui import turn  # as the browser keeps a turn
+
+    assert previous_quote([turn("Who chairs NAM?", prev)]) == (spans, chunks)
+    assert previous_quote(["Who chairs NAM?"]) == ((), ())
+    assert previous_quote([("Who chairs NAM?", Answer("Who chairs NAM?", False, "", 0.0))]) == ((), ())
+
+
+def test_the_previous_answer_s_paragraph_is_favoured_but_not_its_quote():
+    text = "One. Two said. Three.\n\nFour. Five."
+    spans = [(0, 4), (5, 14), (15, 21), (23, 28), (29, 34)]
+    cands = [Candidate("a", n, Span(s, e), np.zeros(1), 0.5, 1) for n, (s, e) in enumerate(spans)]
+    got = near_previous(cands, {"a": text}, [("a", 5, 14)])  # "Two said." was the last quote
+    assert got.tolist() == [1.0, 0.0, 1.0, 0.0, 0.0]
+    assert near_previous(cands, {"a": text}, [("b", 5, 14)]).tolist() == [0.0] * 5  # another document
+    # a quote of two sentences: each is the other's neighbour
+    assert near_previous(cands, {"a": text}, [("a", 5, 14), ("a", 15, 21)]).tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]

@@ -43,6 +43,13 @@ DEFAULT_JOIN_RATIO = 0.2
 #: The confidence of an answer read from the document's own byline, title or date line: as
 #: sure as ingest's reading of the page (it found the line by its form, "Author: ...").
 FIELD_CONFIDENCE = 0.9
+#: In a conversation, what a sentence of the previous answer's paragraph adds to its rank score
+#: (a reader logit): a follow-up's answer is often the sentence beside the last quote ("How
+#: many states were present?" after the sentence calling for the session). It favours without
+#: forcing: a sentence that answers better elsewhere still wins (topic changes answered as
+#: alone). Follow-up hit@1 on the dialogue set (0.862 without): 1.0 0.879, 2.0 0.897 (and one
+#: unanswerable follow-up fewer answered), 2.5 0.879 (won a follow-up, lost one to abstention).
+NEAR_BONUS = 2.0
 #: Sentences opening with these lean on the previous sentence, which joins the quote.
 _ANAPHOR = re.compile(
     r"^[\"“'‘(]*(this|that|these|those|it|its|he|she|they|his|her|their|such|yet|but|however|thus|therefore|"
@@ -68,6 +75,25 @@ def read(
     return dict(zip(top.tolist(), reader.read(question, sentences, [candidates[i].previous_text for i in top])))
 
 
+def near_previous(
+    candidates: Sequence[Candidate], doc_texts: Mapping[str, str], near: Sequence[tuple[str, int, int]]
+) -> np.ndarray:
+    """1.0 for each candidate in the paragraph of a sentence of the previous answer's quote
+    ``near`` other than itself, else 0. A sentence quoted alone is not favoured: it answered the
+    last question, and answers this one only on its own merit (else the answer is stale); of a
+    quote that joined sentences, each is favoured as the others' neighbour."""
+    out = np.zeros(len(candidates))
+    for i, c in enumerate(candidates):
+        for doc_id, start, end in near:
+            if c.doc_id != doc_id or (c.span.start < end and start < c.span.end):
+                continue
+            lo, hi = (c.span.end, start) if c.span.end <= start else (end, c.span.start)
+            if lo >= hi or "\n\n" not in doc_texts[doc_id][lo:hi].replace("\r", ""):
+                out[i] = 1.0
+                break
+    return out
+
+
 def rank(p: np.ndarray, readings: Mapping[int, Reading]) -> np.ndarray:
     """Rank scores for every candidate: the reader's logit plus the scorer's share
     (-inf for those not read); without readings, the scorer's logits."""
@@ -84,7 +110,7 @@ def select(r: Retrieval, min_confidence: float, reader: Reader | None = None) ->
     The answer lists the passages the search found, the quoted one first."""
     answer = _select(
         r.question, r.qvec, r.candidates, r.passages, r.texts, r.titles, r.idf, r.oov, min_confidence, r.n_found,
-        reader,
+        reader, r.near,
     )  # fmt: skip
     return answer if not r.asked or r.asked == r.question else replace(answer, question=r.asked)
 
@@ -101,6 +127,7 @@ def _select(
     min_confidence: float,
     top_k: int | None = None,
     reader: Reader | None = None,
+    near: Sequence[tuple[str, int, int]] = (),
 ) -> Answer:
     """Choose and cite the answering sentence(s), or abstain.
 
@@ -123,7 +150,10 @@ def _select(
     readings = read(question, candidates, p, doc_texts, reader)
     # The best-ranked sentence. (Preferring, for a typed question, a sentence of its type
     # changed nothing measurable once the reader ranks: article and held-out v2 alike.)
-    best = int(np.argmax(rank(p, readings)))
+    scores = rank(p, readings)
+    if near:
+        scores = scores + NEAR_BONUS * near_previous(candidates, doc_texts, near)
+    best = int(np.argmax(scores))
     # The chosen sentence outranks all (the reader may choose one the scorer ranks lower).
     passages = rerank(passages, candidates, np.where(np.arange(len(p)) == best, np.inf, p))[:top_k]
     b = candidates[best]

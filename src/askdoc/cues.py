@@ -79,7 +79,9 @@ _CUES: list[tuple[re.Pattern, Cue]] = [
     ),
     (
         re.compile(
-            r"^\s*(when|since when)\b|\b(what|which)\s+((is|was|are|were)\s+the\s+)?(exact\s+|specific\s+|precise\s+)?"
+            # "Since when?", "Until when?", "By when ...?" ask for a time as "When?" does.
+            r"^\s*((since|until|till|by|from)\s+)?when\b|"
+            r"\b(what|which)\s+((is|was|are|were)\s+the\s+)?(exact\s+|specific\s+|precise\s+)?"
             r"(year|date|day|month|time|decade|century)s?\b",
             re.I,
         ),

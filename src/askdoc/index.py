@@ -27,7 +27,7 @@ from .ingest import make_document, read_file
 from .names import Aliases
 from .read import Reader
 from .records import Answer, Document, IndexResult
-from .resolve import History, resolve, speaks_to
+from .resolve import History, previous_quote, resolve, speaks_to
 from .store import Store, StoredDocument
 from .writes import Progress, Writes
 
@@ -241,7 +241,16 @@ class Index(Writes):
         if r.rule == "pronoun" and answer.found and not asked_role(r.question) and not speaks_to(r.asked, answer.text):
             # The antecedent alone drew this sentence, which says nothing of what was typed:
             # the reading is doubtful, and the question is answered as typed instead.
-            return self.answer(r.asked, k, doc_ids)
+            typed = self.answer(r.asked, k, doc_ids)
+            said = {(c.doc_id, c.start, c.end) for c in typed.citations}
+            if typed.found and said <= set(r.near) and not speaks_to(r.asked, typed.text):
+                # As typed, it draws only the previous answer's quote again, which does not
+                # speak to it either: a stale answer, not one.
+                return replace(
+                    typed, found=False, text="", citations=[], exact="",
+                    reason="no sentence but the previous answer's speaks to the question",
+                )  # fmt: skip
+            return typed
         return replace(answer, resolved_question=r.resolved)
 
     def retrieve(
@@ -307,10 +316,16 @@ class Index(Writes):
         # Each document's lead carries what the whole document is about, which a
         # question rarely repeats word for word.
         passages = found + retriever.leads(found, views)
+        # In a conversation the previous answer's passage is read too, and its paragraph favoured
+        # (`answering.NEAR_BONUS`): a follow-up's answer is often the sentence beside the last
+        # quote, worded too briefly to be found alone ("How did NAM respond?").
+        near, near_chunks = previous_quote(history or ())
+        if near_chunks:
+            passages += retriever.chunks(near_chunks, passages, views)
         candidates = scorer.candidates(passages, len(found), retriever, texts, titles)
         return scorer.Retrieval(
             question, qvec, passages, candidates, texts, titles, retriever.idf, retriever.oov(question),
-            len(found), asked, resolved, resolution.rule,
+            len(found), asked, resolved, resolution.rule, near,
         )  # fmt: skip
 
 

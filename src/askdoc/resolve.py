@@ -406,3 +406,32 @@ def _statement(f: Frame, exact: str) -> str:
 def _sentence(text: str) -> str:
     text = " ".join(text.split()).rstrip(" ,")
     return text[0].upper() + text[1:] + ("" if text.endswith("?") else "?")
+
+
+def previous_quote(history: History) -> tuple[tuple[tuple[str, int, int], ...], tuple[str, ...]]:
+    """The last turn's answer as the answer stage may favour it: (doc_id, start, end) of each
+    sentence it quoted, and the chunk ids of the passage it quoted from (both empty when the
+    last turn was not answered, or is a bare question)."""
+    if not history:
+        return (), ()
+    item = list(history)[-1]
+    if isinstance(item, str):
+        return (), ()
+    ans = item.get("answer") if isinstance(item, Mapping) else (item[1] if len(item) > 1 else None)
+    if ans is None:
+        return (), ()
+    get = ans.get if isinstance(ans, Mapping) else lambda k, d=None: getattr(ans, k, d)
+    if not get("found"):
+        return (), ()
+    spans, chunks = [], []
+    for c in get("citations", None) or ():
+        c = c if isinstance(c, Mapping) else vars(c)
+        try:
+            spans.append((str(c["doc_id"]), int(c["start"]), int(c["end"])))
+        except (KeyError, TypeError, ValueError):
+            continue
+    for p in (get("passages", None) or ())[:1]:  # the quoted passage leads the answer's passages
+        p = p if isinstance(p, Mapping) else vars(p)
+        if p.get("chunk_id"):
+            chunks.append(str(p["chunk_id"]))
+    return tuple(spans), tuple(chunks)

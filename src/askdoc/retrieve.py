@@ -357,6 +357,16 @@ class Retriever:
             keys = (chunk_key(d, self.gens.get(d, ""), 0) for d in dict.fromkeys(p.doc_id for p in found))
             return [p for key in keys if key not in have and (p := self._passage(key, floor, views))]
 
+    def chunks(self, chunk_ids: Sequence[str], found: Sequence[Passage], views: Views) -> list[Passage]:
+        """The current chunks of ``chunk_ids`` that ``found`` lacks, scored as the weakest
+        passage found (an id from before a document changed is no longer current: left out)."""
+        have = {p.chunk_id for p in found}
+        floor = min((p.score for p in found), default=0.0)
+        with self._guard:
+            return [
+                p for key in dict.fromkeys(chunk_ids) if key not in have and (p := self._passage(key, floor, views))
+            ]
+
     def _passage(self, chunk_id: str, score: float, views: Views) -> Passage | None:
         """A current chunk as a `Passage` with the given score (None for an unknown id, or
         a document the views lack: one removed this instant)."""

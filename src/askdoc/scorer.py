@@ -121,6 +121,9 @@ class Retrieval:
     resolved: str = ""
     #: Which rule of `askdoc.resolve` read it so ("" when none did).
     rule: str = ""
+    #: In a conversation, the previous answer's quote: (doc_id, start, end) of each sentence
+    #: it cited (see `askdoc.resolve.previous_quote`); the answer stage favours its paragraph.
+    near: tuple[tuple[str, int, int], ...] = ()
 
 
 def candidates(

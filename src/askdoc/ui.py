@@ -270,6 +270,9 @@ class ChatApp:
 def turn(question: str, ans) -> dict:
     """One turn as the browser keeps it: what resolving a later follow-up needs, no more."""
     said = {"found": ans.found, "text": ans.text, "exact": ans.exact, "resolved_question": ans.resolved_question}
+    # Where the quote lies, so that a follow-up favours its paragraph (`resolve.previous_quote`).
+    said["citations"] = [{"doc_id": c.doc_id, "start": c.start, "end": c.end} for c in ans.citations]
+    said["passages"] = [{"chunk_id": p.chunk_id} for p in ans.passages[:1]]
     return {"question": question, "answer": said}
 
 
