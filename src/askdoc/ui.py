@@ -458,15 +458,17 @@ def build(app: ChatApp):
         demo.load(restore, [saved], [chat, evidence, sources], api_visibility="private")
         answer_io = ([pending, chat, doc, k, show_all, evidence, saved], [chat, sources, evidence, saved, ask])
         posed = ([question, chat], [chat, question, pending, ask, stash, undo])
+        # While a question is answered the chat shows its own "…" bubble, and Ask is held; the
+        # other outputs show no progress (its overlays and timer cost the page a frame each time).
+        quiet = {"api_visibility": "private", "show_progress": "hidden"}
+        answering = {"api_visibility": "private", "show_progress": "minimal", "show_progress_on": [chat]}
         for trigger in (ask.click, question.submit):
-            trigger(pose, *posed, queue=False, api_visibility="private").then(
-                respond, *answer_io, api_visibility="private"
-            )
+            trigger(pose, *posed, queue=False, **quiet).then(respond, *answer_io, **answering)
         for button, q in zip(example_buttons, EXAMPLES):
             # An example asks about its own document: the scope goes back to all documents, visibly.
-            button.click(lambda q=q: (q, ""), None, [question, doc], queue=False, api_visibility="private").then(
-                pose, *posed, queue=False, api_visibility="private"
-            ).then(respond, *answer_io, api_visibility="private")
+            button.click(lambda q=q: (q, ""), None, [question, doc], queue=False, **quiet).then(
+                pose, *posed, queue=False, **quiet
+            ).then(respond, *answer_io, **answering)
 
         # Clearing the chat clears the conversation follow-ups are read against, and what the browser
         # kept; until the next question, "Undo clear" brings it all back.
