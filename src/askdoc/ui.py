@@ -372,25 +372,31 @@ def build(app: ChatApp):
             return [*shown, refused], "", "", gr.Button(interactive=True), *gone
         return shown, "", kept, gr.Button(interactive=False), *gone
 
-    def respond(pending: str, history: list, doc: str, k: float, show_all: bool, evidence: list, saved: dict):
+    def respond(pending: str, history: list, doc: str, k: float, show_all: bool, evidence: list, turns: list):
+        """Answer the question `pose` kept; ``turns``: the browser's own conversation so far."""
         if not pending:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.Button(interactive=True)
-        turns = (saved or {}).get("turns") or []  # the browser's own conversation
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.Button(interactive=True)
+        turns = turns if isinstance(turns, list) else []
         history, sources, evidence, turns = app.converse(pending, history, doc, k, show_all, evidence, turns)
         keep = history[-MAX_SAVED_MESSAGES:]
         saved = {"chat": keep, "evidence": evidence[-len(keep) :], "turns": turns}
-        return history, sources, evidence, saved, gr.Button(interactive=True)
+        return history, sources, evidence, saved, turns, gr.Button(interactive=True)
 
     def restore(saved: dict):
-        """The conversation the browser kept (a reload, or a dropped connection) back on the page."""
+        """The conversation the browser kept (a reload, or a dropped connection) back on the page:
+        (chat, evidence, sources, turns)."""
         saved = saved if isinstance(saved, dict) else EMPTY_CONVERSATION
         chat, evidence = list(saved.get("chat") or []), list(saved.get("evidence") or [])
-        return chat, evidence, _sources(evidence)
+        turns = saved.get("turns") if isinstance(saved.get("turns"), list) else []
+        return chat, evidence, _sources(evidence), turns
 
     with gr.Blocks(title="askdoc") as demo:
         evidence, pending, stash = gr.State([]), gr.State(""), gr.State(None)
         # Kept in the browser (localStorage), encrypted with this server's secret.
         saved = gr.BrowserState(EMPTY_CONVERSATION, storage_key="askdoc-conversation")
+        # Its turns again, apart: a question sends the browser only these, not the whole chat
+        # and its evidence once more (they grew each answer, and each send cost the page time).
+        talk = gr.BrowserState([], storage_key="askdoc-turns")
         with gr.Row(equal_height=False, elem_id="layout"):
             with gr.Column(scale=3, elem_id="main"):
                 with gr.Row(elem_id="top"):
@@ -455,8 +461,8 @@ def build(app: ChatApp):
 
         listing = [doc, header, doclist, examples_label, examples]
         demo.load(refresh, [doc], listing, api_visibility="private")
-        demo.load(restore, [saved], [chat, evidence, sources], api_visibility="private")
-        answer_io = ([pending, chat, doc, k, show_all, evidence, saved], [chat, sources, evidence, saved, ask])
+        demo.load(restore, [saved], [chat, evidence, sources, talk], api_visibility="private")
+        answer_io = ([pending, chat, doc, k, show_all, evidence, talk], [chat, sources, evidence, saved, talk, ask])
         posed = ([question, chat], [chat, question, pending, ask, stash, undo])
         # While a question is answered the chat shows its own "…" bubble, and Ask is held; the
         # other outputs show no progress (its overlays and timer cost the page a frame each time).
@@ -473,16 +479,17 @@ def build(app: ChatApp):
         # Clearing the chat clears the conversation follow-ups are read against, and what the browser
         # kept; until the next question, "Undo clear" brings it all back.
         def on_clear(kept: dict):
-            return [], NO_SOURCES, NO_DOCUMENT, EMPTY_CONVERSATION, kept, gr.Button(visible=True)
+            return [], NO_SOURCES, NO_DOCUMENT, EMPTY_CONVERSATION, [], kept, gr.Button(visible=True)
 
         def on_undo(kept: dict | None):
             if not kept:
-                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), None, gr.Button(visible=False)
-            shown, ev, src = restore(kept)
-            return shown, ev, src, kept, None, gr.Button(visible=False)
+                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), None, gr.Button(visible=False)
+            shown, ev, src, turns = restore(kept)
+            return shown, ev, src, kept, turns, None, gr.Button(visible=False)
 
-        chat.clear(on_clear, [saved], [evidence, sources, document, saved, stash, undo], api_visibility="private")
-        undo.click(on_undo, [stash], [chat, evidence, sources, saved, stash, undo], api_visibility="private")
+        cleared = [evidence, sources, document, saved, talk, stash, undo]
+        chat.clear(on_clear, [saved], cleared, api_visibility="private")
+        undo.click(on_undo, [stash], [chat, evidence, sources, saved, talk, stash, undo], api_visibility="private")
         open_doc.click(
             app.open_document, [target], [document], js="(t) => [window.askdocTarget]", api_visibility="private"
         ).then(None, js="() => window.askdocShowDocument()")
