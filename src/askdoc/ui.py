@@ -358,13 +358,14 @@ def build(app: ChatApp):
             gr.Row(visible=app.has_examples()),
         )
 
-    def pose(question: str, history: list):
+    def pose(question: str, history: list, cleared: dict | None):
         """Show the question at once, and hold Ask until the answer is in."""
         shown = app.pose(question, history)
         if shown is None:
             return gr.skip(), gr.skip(), "", gr.skip(), gr.skip(), gr.skip()
-        # A question ends the chance to undo a clear (in this same call: one request less per question).
-        gone = (None, gr.Button(visible=False))
+        # A question ends the chance to undo a clear (in this same call: one request less per
+        # question); with no clear to undo, "Undo clear" is hidden already and is left alone.
+        gone = (None, gr.Button(visible=False)) if cleared is not None else (gr.skip(), gr.skip())
         # Only a question that may be asked reaches the session's state: Gradio keeps each
         # session's state, and an 11 MB question kept 11 MB per session, never released.
         kept, refused = app.screen(question)
@@ -373,14 +374,22 @@ def build(app: ChatApp):
         return shown, "", kept, gr.Button(interactive=False), *gone
 
     def respond(pending: str, history: list, doc: str, k: float, show_all: bool, evidence: list, turns: list):
-        """Answer the question `pose` kept; ``turns``: the browser's own conversation so far."""
+        """Answer the question `pose` kept; ``turns``: the browser's own conversation so far.
+        The answer shows as soon as it is in; Sources and the browser's copy of the chat follow
+        (`follow`: the page took a tenth of a second to render and encrypt them first)."""
         if not pending:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.Button(interactive=True)
+            return gr.skip(), gr.skip(), gr.skip(), None, gr.Button(interactive=True)
         turns = turns if isinstance(turns, list) else []
         history, sources, evidence, turns = app.converse(pending, history, doc, k, show_all, evidence, turns)
         keep = history[-MAX_SAVED_MESSAGES:]
         saved = {"chat": keep, "evidence": evidence[-len(keep) :], "turns": turns}
-        return history, sources, evidence, saved, turns, gr.Button(interactive=True)
+        return history, evidence, turns, (sources, saved), gr.Button(interactive=True)
+
+    def follow(later: tuple | None):
+        """Sources and the browser's copy of the chat, after the answer (then forgotten here)."""
+        if later is None:
+            return gr.skip(), gr.skip(), None
+        return *later, None
 
     def restore(saved: dict):
         """The conversation the browser kept (a reload, or a dropped connection) back on the page:
@@ -391,7 +400,7 @@ def build(app: ChatApp):
         return chat, evidence, _sources(evidence), turns
 
     with gr.Blocks(title="askdoc") as demo:
-        evidence, pending, stash = gr.State([]), gr.State(""), gr.State(None)
+        evidence, pending, stash, later = gr.State([]), gr.State(""), gr.State(None), gr.State(None)
         # Kept in the browser (localStorage), encrypted with this server's secret.
         saved = gr.BrowserState(EMPTY_CONVERSATION, storage_key="askdoc-conversation")
         # Its turns again, apart: a question sends the browser only these, not the whole chat
@@ -462,19 +471,22 @@ def build(app: ChatApp):
         listing = [doc, header, doclist, examples_label, examples]
         demo.load(refresh, [doc], listing, api_visibility="private")
         demo.load(restore, [saved], [chat, evidence, sources, talk], api_visibility="private")
-        answer_io = ([pending, chat, doc, k, show_all, evidence, talk], [chat, sources, evidence, saved, talk, ask])
-        posed = ([question, chat], [chat, question, pending, ask, stash, undo])
+        answer_io = ([pending, chat, doc, k, show_all, evidence, talk], [chat, evidence, talk, later, ask])
+        followed = ([later], [sources, saved, later])
+        posed = ([question, chat, stash], [chat, question, pending, ask, stash, undo])
         # While a question is answered the chat shows its own "…" bubble, and Ask is held; the
         # other outputs show no progress (its overlays and timer cost the page a frame each time).
         quiet = {"api_visibility": "private", "show_progress": "hidden"}
         answering = {"api_visibility": "private", "show_progress": "minimal", "show_progress_on": [chat]}
         for trigger in (ask.click, question.submit):
-            trigger(pose, *posed, queue=False, **quiet).then(respond, *answer_io, **answering)
+            trigger(pose, *posed, queue=False, **quiet).then(respond, *answer_io, **answering).then(
+                follow, *followed, queue=False, **quiet
+            )
         for button, q in zip(example_buttons, EXAMPLES):
             # An example asks about its own document: the scope goes back to all documents, visibly.
             button.click(lambda q=q: (q, ""), None, [question, doc], queue=False, **quiet).then(
                 pose, *posed, queue=False, **quiet
-            ).then(respond, *answer_io, **answering)
+            ).then(respond, *answer_io, **answering).then(follow, *followed, queue=False, **quiet)
 
         # Clearing the chat clears the conversation follow-ups are read against, and what the browser
         # kept; until the next question, "Undo clear" brings it all back.
