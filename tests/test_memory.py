@@ -47,7 +47,8 @@ def test_500_oversized_questions_leave_memory_where_it_was(chat_server):
                 return resp.read()
         # The chat's Ask: a new session each time (each one kept by the server), and some in one session.
         session = one_session if n % 10 == 8 else uuid.uuid4().hex[:11]
-        body = {"data": [question, []], "fn_index": pose["id"], "trigger_id": pose["targets"][0][0]}
+        # (question, chat, the cleared chat "Undo clear" would bring back: a State, sent as null)
+        body = {"data": [question, [], None], "fn_index": pose["id"], "trigger_id": pose["targets"][0][0]}
         return _post(f"{url}/gradio_api/run/predict", {**body, "session_hash": session, "event_data": None})
 
     started = time.monotonic()
