@@ -47,7 +47,10 @@ def test_500_oversized_questions_leave_memory_where_it_was(chat_server):
                 return resp.read()
         # The chat's Ask: a new session each time (each one kept by the server), and some in one session.
         session = one_session if n % 10 == 8 else uuid.uuid4().hex[:11]
-        body = {"data": [question, []], "fn_index": pose["id"], "trigger_id": pose["targets"][0][0]}
+        # (question, chat, the cleared chat "Undo clear" would bring back (a State, sent as null),
+        # the scope, k, the browser's turns)
+        data = [question, [], None, "", 5, []]
+        body = {"data": data, "fn_index": pose["id"], "trigger_id": pose["targets"][0][0]}
         return _post(f"{url}/gradio_api/run/predict", {**body, "session_hash": session, "event_data": None})
 
     started = time.monotonic()
@@ -76,3 +79,25 @@ def test_a_session_keeps_the_passages_of_its_latest_answers_only(article_index, 
     assert kept == "" and "too long" in refused["content"]
     assert app.screen("  When  was NAM\u200b established? ") == ("When was NAM established?", None)
     assert len(app.pose("y" * 50_000, [])[-1]["content"]) < 2100  # the bubble is cut too
+
+
+def test_answers_begun_early_are_bounded():
+    """`EarlyAnswers` (the chat begins an answer as its question shows): at most `workers` run at
+    once, beyond that nothing is begun, and only the `keep` latest wait to be picked up."""
+    import threading
+
+    from askdoc.ui import EarlyAnswers
+
+    gate = threading.Event()
+    early = EarlyAnswers(workers=2, keep=3)
+    for n in range(3):
+        early.begin(("s", n), lambda n=n: gate.wait(10) and n)
+    assert early.take(("s", 2)) is None  # both workers busy: not begun (its queued step answers it)
+    gate.set()
+    assert early.take(("s", 0)).result(timeout=10) == 0 and early.take(("s", 0)) is None  # picked up once
+    early.take(("s", 1)).result(timeout=10)
+    for n in range(5):
+        early.begin(("t", n), lambda n=n: n)
+        time.sleep(0.05)  # each done before the next (a free worker)
+    assert early.take(("t", 0)) is None and early.take(("t", 1)) is None  # dropped: only the 3 latest kept
+    assert [early.take(("t", n)).result(timeout=10) for n in (2, 3, 4)] == [2, 3, 4]
