@@ -192,20 +192,3 @@ def test_top_level_answer_builds_the_default_index(tmp_path, monkeypatch):
     assert len(ans.passages) == 3
     assert [d.doc_id for d in askdoc.default_index().documents()] == [ARTICLE.stem]
     assert (tmp_path / "default" / "chroma.sqlite3").exists()
-
-
-def test_a_question_is_embedded_on_one_thread(embedder):
-    """A question's vector is the same on one torch thread, and the thread count is back after."""
-    import numpy as np
-    import torch
-
-    from askdoc.embed import one_thread
-
-    before = torch.get_num_threads()
-    inside = []
-    with one_thread():
-        inside.append(torch.get_num_threads())
-    assert inside == [1] and torch.get_num_threads() == before
-    q = "When was NAM established?"
-    assert np.allclose(embedder.encode_one(q), embedder.encode([q])[0], atol=1e-5)
-    assert torch.get_num_threads() == before

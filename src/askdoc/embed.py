@@ -8,7 +8,6 @@ batch is tokenized on worker threads while the GPU runs the current one.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections import deque
@@ -31,35 +30,6 @@ PAD_RATIO = 0.7
 
 _MODELS: dict[tuple[str, str, str], object] = {}
 _LOCK = threading.Lock()
-#: Threads inside `one_thread` now, and torch's thread count outside it.
-_SCOPED = [0, 0]
-_SCOPED_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Torch on one thread in this block, in the calling thread (its OpenMP and MKL thread
-    counts are the thread's own; the process's count is back after the block).
-
-    A question is a dozen word pieces: split over the cores, its matrices gain nothing, and on
-    a busy machine each of its ~40 parallel regions waits for a core that another process
-    holds. On the shared 2-core test machine (load 8) a warm answer took 880 ms on torch's 2
-    threads and 240 ms on one; the threads left spinning after the question also slowed the
-    reader beside them.
-    """
-    import torch
-
-    with _SCOPED_LOCK:
-        if not _SCOPED[0]:
-            _SCOPED[1] = torch.get_num_threads()
-        _SCOPED[0] += 1
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        with _SCOPED_LOCK:
-            _SCOPED[0] -= 1
-            torch.set_num_threads(_SCOPED[1])
 
 
 def bundled_model_path() -> str:
@@ -177,11 +147,7 @@ class Embedder:
         return self.encode_pooled(texts)[0]
 
     def encode_one(self, text: str) -> np.ndarray:
-        """One text's vector (a question's), on one CPU thread: see `one_thread`."""
-        if self.device != "cpu":
-            return self.encode([text])[0]
-        with one_thread():
-            return self.encode([text])[0]
+        return self.encode([text])[0]
 
     def encode_pooled(
         self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
