@@ -105,7 +105,7 @@ def test_an_apple_gpu_on_a_machine_without_one_is_a_clear_error(tmp_path):
 
 
 def test_upload_names_cannot_traverse_paths(tmp_path, fresh_index):
-    from askdoc.ui import ChatApp
+    from askdoc.chatapp import ChatApp
 
     upload = tmp_path / "..%2F..%2Fetc%2Fpasswd .txt"
     upload.write_text("Passwd Notes\n\nThe password file lists accounts.", encoding="utf-8")
@@ -118,7 +118,7 @@ def test_upload_names_cannot_traverse_paths(tmp_path, fresh_index):
 
 
 def test_chat_shows_errors_as_messages(article_index):
-    from askdoc.ui import ChatApp
+    from askdoc.chatapp import ChatApp
 
     app = ChatApp(article_index)
     history, sources, evidence = app.ask("   ", [], "", 5, False)

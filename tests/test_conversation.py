@@ -98,7 +98,7 @@ def test_the_conversation_bar_compares_kinds():
 
 
 def test_the_answer_endpoint_takes_a_history_as_json(article_index):
-    from askdoc.ui import ChatApp
+    from askdoc.chatapp import ChatApp
 
     app = ChatApp(article_index)
     first = app.api_answer("What is the Non-Aligned Movement?")

@@ -57,7 +57,7 @@ def test_a_trailing_list_of_posts_is_still_dropped(article_text):
 def test_furniture_rules_apply_to_web_pages_only(tmp_path, fresh_index):
     """A Markdown note's "## Comments" and "Tags:" sections are its own (they were cut as a
     web page's furniture); an HTML page's share list still goes, and the chat says so."""
-    from askdoc.ui import ChatApp
+    from askdoc.chatapp import ChatApp
 
     note = (
         REPORT + "\n## Comments\n\n- Owner: Ingrid Halvorsen\n- Reviewed: 2026-03-02\n\n"
@@ -304,8 +304,8 @@ def test_an_upload_is_known_by_its_file_name_and_never_replaces_another_file(tmp
     import shutil
     import uuid
 
+    from askdoc.chatapp import ChatApp
     from askdoc.library import rebuild
-    from askdoc.ui import ChatApp
 
     def handed_over(name: str, text: str | bytes) -> str:
         path = tmp_path / "gradio" / uuid.uuid4().hex / name
@@ -502,7 +502,7 @@ def test_a_title_of_none_is_no_title(fresh_index):
 @pytest.mark.parametrize("k", ["abc", None, 1.5, "3", True, 0])
 def test_the_answer_api_checks_k(article_index, k):
     """/answer passed k through int(): "abc" and null were tracebacks, 1.5, "3" and true went through."""
-    from askdoc.ui import ChatApp
+    from askdoc.chatapp import ChatApp
 
     got = ChatApp(article_index).api_answer("When was NAM established?", k=k)
     if k in (None, 0) and k is not True:  # the default
@@ -517,8 +517,8 @@ def test_one_doc_id_given_as_a_string_is_one_id(article_index):
 
 
 def test_undecodable_bytes_in_a_question_are_a_clear_error(article_index, tmp_path):
+    from askdoc.chatapp import ChatApp
     from askdoc.errors import QuestionError
-    from askdoc.ui import ChatApp
 
     with pytest.raises(QuestionError, match="not UTF-8"):
         article_index.answer("\udce9t\udce9")

@@ -86,7 +86,7 @@ def test_answers_begun_early_are_bounded():
     once, beyond that nothing is begun, and only the `keep` latest wait to be picked up."""
     import threading
 
-    from askdoc.ui import EarlyAnswers
+    from askdoc.chatapp import EarlyAnswers
 
     gate = threading.Event()
     early = EarlyAnswers(workers=2, keep=3)

@@ -46,7 +46,7 @@ def test_cli_progress_is_quiet_for_quick_runs_and_counts_down_for_long_ones():
 
 def test_upload_progress_says_how_many_sentences_are_left(tmp_path):
     from askdoc import Index
-    from askdoc.ui import ChatApp
+    from askdoc.chatapp import ChatApp
 
     doc = tmp_path / "gamma-log.txt"
     doc.write_text(TEXT, encoding="utf-8")

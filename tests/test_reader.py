@@ -272,8 +272,8 @@ def test_a_bad_training_file_is_a_clear_error(tmp_path):
 
 
 def test_the_chat_bolds_the_exact_answer_inside_the_quote(article_index):
+    from askdoc.chatapp import ChatApp
     from askdoc.chatview import evidence_html, reply_html
-    from askdoc.ui import ChatApp
 
     ans = article_index.answer("When was NAM established?")
     assert "Established in <b>1961</b>, NAM" in reply_html(1, ans, article_index.document)

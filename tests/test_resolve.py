@@ -123,7 +123,7 @@ def test_previous_quote_is_the_last_answer_s_sentences_and_passage():
     assert spans == (("a", 1000, 1000 + len(prev.text)),) and chunks == ("a:g:3",)
     # as programs send it (JSON), and nothing from a bare question or an abstention
     assert previous_quote([{"question": "Who chairs NAM?", "answer": prev.to_dict()}]) == (spans, chunks)
-    from askdoc.ui import turn  # as the browser keeps a turn
+    from askdoc.chatapp import turn  # as the browser keeps a turn
 
     assert previous_quote([turn("Who chairs NAM?", prev)]) == (spans, chunks)
     assert previous_quote(["Who chairs NAM?"]) == ((), ())
