@@ -197,3 +197,33 @@ def test_a_full_disk_rolls_the_write_back_and_says_so(tmp_path, fake_embedder, m
     monkeypatch.setattr(Path, "write_text", real_write)  # space again
     assert Index(folder, reader="off").add_text(_alpha(2003), doc_id="alpha").status == "updated"
     assert agree() == {"alpha"}
+
+
+def test_a_batch_larger_than_the_client_takes_is_written_in_parts(tmp_path, fake_embedder):
+    """Chroma refuses a write of more rows than its max batch size (5,461 embedded): 10,000
+    documents in one `add_documents` failed whole, on their documents' rows. Every write keeps
+    to the limit, here made 4, and every document is indexed, then replaced, then removed."""
+    from askdoc import Index
+    from askdoc.ingest import make_document
+
+    idx = Index(tmp_path / "index", reader="off")
+    idx.add_text("Warm-up.", doc_id="warm")  # (the store opens here)
+    store, sizes = idx.store, []
+    store._max_batch = 4
+    for collection in (store.docs, store.chunks, store.sentences):
+        for name in ("add", "upsert"):
+            real = getattr(collection, name)
+
+            def counted(*args, _real=real, **kw):
+                sizes.append(len(kw["ids"]))
+                assert len(kw["ids"]) <= 4, f"a write of {len(kw['ids'])} rows"
+                return _real(*args, **kw)
+
+            object.__setattr__(collection, name, counted)
+    docs = [make_document(f"Note {i}\n\nBuoy {i} is painted red in spring {2000 + i}.", doc_id=f"n{i}") for i in range(10)]
+    assert {r.status for r in idx.add_documents(docs, given_ids=True)} == {"added"}
+    assert max(sizes) == 4 and {d.doc_id for d in idx.documents()} >= {f"n{i}" for i in range(10)}
+    again = [make_document(d.text.replace("red", "blue"), doc_id=d.doc_id) for d in docs]
+    assert {r.status for r in idx.add_documents(again, given_ids=True)} == {"updated"}
+    assert "blue" in idx.answer("What colour is buoy 7 painted?", doc_ids=["n7"]).passages[0].text
+    assert store.chunks.count() == sum(d.chunks for d in store.list_documents())  # old rows swept

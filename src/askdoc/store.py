@@ -197,10 +197,11 @@ class Store:
         gen = uuid.uuid4().hex[:12]
         ids = [r.doc.doc_id for r in rows]
         with self.errors():
-            old = self.docs.get(ids=ids, include=["metadatas"])
-            for doc_id, meta in zip(old["ids"], old["metadatas"]):
-                if not meta.get("gen"):
-                    self.delete_document(doc_id)  # written before generations existed
+            for part in _parts(ids, PAGE):
+                old = self.docs.get(ids=part, include=["metadatas"])
+                for doc_id, meta in zip(old["ids"], old["metadatas"]):
+                    if not meta.get("gen"):
+                        self.delete_document(doc_id)  # written before generations existed
             chunk_ids = [chunk_key(r.doc.doc_id, gen, c.index) for r in rows for c in r.chunks]
             chunk_texts = [c.text for r in rows for c in r.chunks]
             chunk_metas = [
@@ -222,13 +223,10 @@ class Store:
             sentence_rows = [_sentence_rows(r.doc.doc_id, gen, r.sentences, r.sentence_vecs) for r in rows]
             self._add(self.sentences, [i for ids, _ in sentence_rows for i in ids], None,
                       [m for _, metas in sentence_rows for m in metas])  # fmt: skip
-            # The switch: from here on readers use the new generation.
-            self.docs.upsert(
-                ids=ids,
-                embeddings=[[1.0]] * len(rows),
-                documents=[r.doc.text for r in rows],
-                metadatas=[_document_meta(r.doc, r.fingerprint, len(r.chunks), len(r.sentences), gen) for r in rows],
-            )
+            # The switch: from here on readers use the new generation (each document's at once;
+            # more documents than the client takes in one write switch a batch at a time).
+            metas = [_document_meta(r.doc, r.fingerprint, len(r.chunks), len(r.sentences), gen) for r in rows]
+            self._add(self.docs, ids, [r.doc.text for r in rows], metas, upsert=True)
         if sweep:
             self.sweep(ids, gen)
         return gen, list(zip(chunk_ids, chunk_texts, chunk_metas))
@@ -236,29 +234,25 @@ class Store:
     def sweep(self, doc_ids: Sequence[str], gen: str) -> None:
         """Delete the documents' rows of generations older than ``gen``, and the orphans of a
         write killed before its switch."""
-        stale = {"$and": [_doc_filter(doc_ids), {"gen": {"$ne": gen}}]}
         with self.errors():
-            self.chunks.delete(where=stale)
-            self.sentences.delete(where=stale)
+            for part in _parts(doc_ids, PAGE):  # (a filter of 10^5 ids overflows SQLite's variables)
+                stale = {"$and": [_doc_filter(part), {"gen": {"$ne": gen}}]}
+                self.chunks.delete(where=stale)
+                self.sentences.delete(where=stale)
 
     def switch_back(self, previous: Sequence[StoredDocument], added: Sequence[str], gen: str) -> None:
         """Undo an unswept `put_documents` of generation ``gen``: the ``previous`` versions
         answer again, the ``added`` documents are gone, and ``gen``'s rows are deleted."""
         with self.errors():
             if previous:
-                self.docs.upsert(
-                    ids=[p.document.doc_id for p in previous],
-                    embeddings=[[1.0]] * len(previous),
-                    documents=[p.document.text for p in previous],
-                    metadatas=[
-                        _document_meta(p.document, p.fingerprint, p.chunks, p.sentences, p.gen) for p in previous
-                    ],  # fmt: skip
-                )
-            if added:
-                self.docs.delete(ids=list(added))
-            ids = [p.document.doc_id for p in previous] + list(added)
-            self.chunks.delete(where={"$and": [_doc_filter(ids), {"gen": gen}]})
-            self.sentences.delete(where={"$and": [_doc_filter(ids), {"gen": gen}]})
+                ids = [p.document.doc_id for p in previous]
+                metas = [_document_meta(p.document, p.fingerprint, p.chunks, p.sentences, p.gen) for p in previous]
+                self._add(self.docs, ids, [p.document.text for p in previous], metas, upsert=True)
+            for part in _parts(list(added), PAGE):
+                self.docs.delete(ids=part)
+            for part in _parts([p.document.doc_id for p in previous] + list(added), PAGE):
+                self.chunks.delete(where={"$and": [_doc_filter(part), {"gen": gen}]})
+                self.sentences.delete(where={"$and": [_doc_filter(part), {"gen": gen}]})
 
     def delete_document(self, doc_id: str) -> None:
         with self.errors():
@@ -369,6 +363,11 @@ def _sentence_rows(doc_id: str, gen: str, sentences, vecs: np.ndarray) -> tuple[
 
 def chunk_key(doc_id: str, gen: str, index: int) -> str:
     return f"{doc_id}::{gen}::{index}"
+
+
+def _parts(items: Sequence, size: int) -> list[list]:
+    """``items`` in lists of at most ``size``."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def _doc_filter(doc_ids: Sequence[str] | None) -> dict | None:
