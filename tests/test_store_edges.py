@@ -220,7 +220,8 @@ def test_a_batch_larger_than_the_client_takes_is_written_in_parts(tmp_path, fake
                 return _real(*args, **kw)
 
             object.__setattr__(collection, name, counted)
-    docs = [make_document(f"Note {i}\n\nBuoy {i} is painted red in spring {2000 + i}.", doc_id=f"n{i}") for i in range(10)]
+    texts = [f"Note {i}\n\nBuoy {i} is painted red in spring {2000 + i}." for i in range(10)]
+    docs = [make_document(t, doc_id=f"n{i}") for i, t in enumerate(texts)]
     assert {r.status for r in idx.add_documents(docs, given_ids=True)} == {"added"}
     assert max(sizes) == 4 and {d.doc_id for d in idx.documents()} >= {f"n{i}" for i in range(10)}
     again = [make_document(d.text.replace("red", "blue"), doc_id=d.doc_id) for d in docs]
