@@ -65,10 +65,10 @@ def test_500_oversized_questions_leave_memory_where_it_was(chat_server):
 
 
 def test_a_session_keeps_the_passages_of_its_latest_answers_only(article_index, monkeypatch):
-    from askdoc import ui
+    from askdoc import chatapp
 
-    monkeypatch.setattr(ui, "MAX_EVIDENCE", 2)
-    app = ui.ChatApp(article_index)
+    monkeypatch.setattr(chatapp, "MAX_EVIDENCE", 2)
+    app = chatapp.ChatApp(article_index)
     history, evidence = [], []
     for q in ("When was NAM established?", "Who is the chairman of NAM?", "Where was the summit held?") * 2:
         history, sources, evidence = app.ask(q, history, "", 5, False, evidence)
