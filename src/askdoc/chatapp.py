@@ -122,6 +122,10 @@ class ChatApp:
         read against ``turns``, the conversation so far (see `turn`)."""
         return self.converse(question, history, doc, k, show_all, evidence, turns)[:3]
 
+    def answer(self, question: str, doc: str, k: float, turns: list):
+        """The chat's answer to ``question``: in document ``doc`` ("" for all), after ``turns``."""
+        return self.index.answer(question, k=int(k), doc_ids=[doc] if doc else None, history=as_history(turns))
+
     def converse(
         self, question: str, history: list, doc: str, k: float, show_all: bool, evidence: list, turns: list = (),
         early: Future | None = None,
@@ -131,10 +135,7 @@ class ChatApp:
         history, evidence, turns = list(history or []), list(evidence or []), list(turns or [])
         n = len(evidence) + 1
         try:
-            if early is not None:
-                ans = early.result()
-            else:
-                ans = self.index.answer(question, k=int(k), doc_ids=[doc] if doc else None, history=as_history(turns))
+            ans = early.result() if early is not None else self.answer(question, doc, k, turns)
             scope = self.doc(doc).title if doc else ""
             reply = chatview.reply_html(n, ans, self.doc, scope)
             evidence.append(chatview.evidence_html(n, ans, self.doc, show_all))

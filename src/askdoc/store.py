@@ -139,9 +139,9 @@ class Store:
     def get_documents(self, doc_ids: Sequence[str]) -> list[StoredDocument]:
         """The stored ones of ``doc_ids``."""
         out = []
-        for i in range(0, len(doc_ids), TEXT_PAGE):
+        for part in _parts(doc_ids, TEXT_PAGE):
             with self.errors():
-                got = self.docs.get(ids=list(doc_ids[i : i + TEXT_PAGE]), include=["documents", "metadatas"])
+                got = self.docs.get(ids=part, include=["documents", "metadatas"])
             out += [_stored(d, t, m) for d, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
         return out
 
@@ -244,13 +244,13 @@ class Store:
         """Undo an unswept `put_documents` of generation ``gen``: the ``previous`` versions
         answer again, the ``added`` documents are gone, and ``gen``'s rows are deleted."""
         with self.errors():
+            ids = [p.document.doc_id for p in previous]
             if previous:
-                ids = [p.document.doc_id for p in previous]
                 metas = [_document_meta(p.document, p.fingerprint, p.chunks, p.sentences, p.gen) for p in previous]
                 self._add(self.docs, ids, [p.document.text for p in previous], metas, upsert=True)
-            for part in _parts(list(added), PAGE):
+            for part in _parts(added, PAGE):
                 self.docs.delete(ids=part)
-            for part in _parts([p.document.doc_id for p in previous] + list(added), PAGE):
+            for part in _parts([*ids, *added], PAGE):
                 self.chunks.delete(where={"$and": [_doc_filter(part), {"gen": gen}]})
                 self.sentences.delete(where={"$and": [_doc_filter(part), {"gen": gen}]})
 

@@ -22,7 +22,6 @@ from .chatapp import (
     NO_SOURCES,
     ChatApp,
     EarlyAnswers,
-    as_history,
     early_key,
     sources_html,
     status_html,
@@ -75,9 +74,7 @@ def build(app: ChatApp):
             return [*shown, refused], "", "", gr.Button(interactive=True), *gone
         turns = turns if isinstance(turns, list) else []
         with contextlib.suppress(TypeError, ValueError):  # (a k that is no number: `respond` says so)
-            key = early_key(request.session_hash, kept, doc, k, turns)
-            ids = [doc] if doc else None
-            early.begin(key, lambda: app.index.answer(kept, k=int(k), doc_ids=ids, history=as_history(turns)))
+            early.begin(early_key(request.session_hash, kept, doc, k, turns), lambda: app.answer(kept, doc, k, turns))
         return shown, "", kept, gr.Button(interactive=False), *gone
 
     def respond(
